@@ -1,0 +1,163 @@
+"""The checks fail wrong implementations with messages that name the fix, in the learner's language."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+
+from autograder.build.mutations import variant
+from autograder.checks import CheckFailed
+from autograder.checks import residual_networks as check
+from solutions import residual_networks as reference
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESNET_COURSE_LANG", "en")
+
+
+def edited(function: Callable[..., Any], old: str, new: str) -> Callable[..., Any]:
+    """The reference ``function`` with ``old`` replaced by ``new`` in its source."""
+    source = textwrap.dedent(inspect.getsource(function))
+    assert old in source
+    namespace = dict(function.__globals__)
+    exec(source.replace(old, new), namespace)  # noqa: S102
+    return namespace[function.__name__]
+
+
+def test_reference_passes_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in check.__all__:
+        if name == "CheckFailed":
+            continue
+        exercise = name.split("_training")[0].rsplit("_", 1)[0] if not name.startswith("ResNet50") else "ResNet50"
+        exercise = {"identity": "identity_block", "convolutional": "convolutional_block",
+                    "load": "load_dataset"}.get(exercise.split("_")[0], exercise)
+        getattr(check, name)(getattr(reference, exercise))
+    assert capsys.readouterr().out.count("✔") == len(check.__all__) - 1
+
+
+def test_stage3_with_126_filters_is_caught_at_its_first_layer() -> None:
+    wrong = edited(reference.ResNet50, "[128, 128, 512]", "[126, 126, 512]")
+    check.ResNet50_layers(wrong)  # the layer types are still right: partial credit
+    with pytest.raises(CheckFailed, match=r"Layer 39 of 177 \(stage 3, convolutional block\).*filters=128.*126"):
+        check.ResNet50_config(wrong)
+    with pytest.raises(CheckFailed, match=r"stage 3, convolutional block"):
+        check.ResNet50_shapes(wrong)
+
+
+def test_stage5_with_stride_1_is_caught() -> None:
+    wrong = edited(reference.ResNet50, "filters=[512, 512, 2048], s=2", "filters=[512, 512, 2048], s=1")
+    with pytest.raises(CheckFailed, match=r"stage 5, convolutional block.*output_shape=\[2, 2, 512\].*\[4, 4, 512\]"):
+        check.ResNet50_shapes(wrong)
+    with pytest.raises(CheckFailed, match=r"strides=\[2, 2\].*strides=\[1, 1\]"):
+        check.ResNet50_config(wrong)
+
+
+def test_missing_layer_reports_the_first_differing_layer() -> None:
+    wrong = edited(reference.ResNet50, "    X = Flatten()(X)\n", "")
+    with pytest.raises(CheckFailed, match=r"Layer 176 of 177 \(output layers\): expected a Flatten layer, found Dense"):
+        check.ResNet50_layers(wrong)
+
+
+def test_missing_final_relu_is_named() -> None:
+    wrong = variant(reference.identity_block, "mistake_no_final_relu")
+    with pytest.raises(CheckFailed, match="final ReLU"):
+        check.identity_block_training_false(wrong)
+    with pytest.raises(CheckFailed, match="negative values"):
+        check.identity_block_shape(wrong)
+
+
+def test_batchnorm_ignoring_training_flag_is_named() -> None:
+    wrong = variant(reference.identity_block, "mistake_training_ignored")
+    check.identity_block_training_false(wrong)  # inference mode is what an ignored flag gives
+    with pytest.raises(CheckFailed, match=r"training=training"):
+        check.identity_block_training_true(wrong)
+
+
+def test_shortcut_without_batchnorm_is_named() -> None:
+    wrong = variant(reference.convolutional_block, "mistake_shortcut_without_bn")
+    with pytest.raises(CheckFailed, match="BatchNormalization on the shortcut"):
+        check.convolutional_block_training_true(wrong)
+
+
+def test_unknown_value_error_says_where() -> None:
+    wrong = edited(reference.identity_block, 'X = Add()([X, X_shortcut])', 'X = Add()([X, X_shortcut * 2])')
+    with pytest.raises(CheckFailed, match=r"values differ.*example \d, row \d, column \d, channel \d: expected"):
+        check.identity_block_training_false(wrong)
+
+
+def test_forgotten_return() -> None:
+    wrong = edited(reference.convolutional_block, "    return X\n", "")
+    with pytest.raises(CheckFailed, match=r"returned None: did you forget `return X`\?"):
+        check.convolutional_block_shape(wrong)
+
+
+def test_numpy_output_is_not_an_eager_tensor() -> None:
+    def numpy_block(X: Any, f: int, filters: list[int], s: int = 2, training: bool = True, **_: Any) -> Any:
+        return reference.convolutional_block(X, f, filters, s, training).numpy()
+
+    with pytest.raises(CheckFailed, match="EagerTensor"):
+        check.convolutional_block_shape(numpy_block)
+
+
+def test_messages_follow_the_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESNET_COURSE_LANG", "ru")
+    wrong = variant(reference.identity_block, "mistake_no_final_relu")
+    with pytest.raises(CheckFailed, match="без последней ReLU"):
+        check.identity_block_training_false(wrong)
+
+
+def _loader(scale: bool = True, one_hot: bool = True) -> Callable[..., Any]:
+    def load_dataset(train_path: Path, test_path: Path) -> tuple[np.ndarray, ...]:
+        X_train, Y_train, X_test, Y_test = reference.load_dataset(train_path, test_path)
+        if not scale:
+            X_train, X_test = X_train * 255, X_test * 255
+        if not one_hot:
+            Y_train, Y_test = Y_train.argmax(axis=1), Y_test.argmax(axis=1)
+        return X_train, Y_train, X_test, Y_test
+
+    return load_dataset
+
+
+def test_dataset_mistakes() -> None:
+    with pytest.raises(CheckFailed, match=r"X_train: values range from 0 to 255; divide the pixels by 255"):
+        check.load_dataset_images(_loader(scale=False))
+    with pytest.raises(CheckFailed, match=r"Y_train has shape \(975,\): labels must be one-hot"):
+        check.load_dataset_labels(_loader(one_hot=False))
+    check.load_dataset_images(_loader(one_hot=False))  # images alone are right: partial credit
+
+
+def test_shuffled_labels_are_reported_by_position(tmp_path: Path) -> None:
+    def shuffled(train_path: Path, test_path: Path) -> tuple[np.ndarray, ...]:
+        X_train, Y_train, X_test, Y_test = reference.load_dataset(train_path, test_path)
+        return X_train, np.roll(Y_train, 1, axis=0), X_test, Y_test
+
+    with pytest.raises(CheckFailed, match=r"Y_train: \d+ of 975 labels differ from the file"):
+        check.load_dataset_labels(shuffled)
+    assert h5py  # the loader under test reads HDF5 through h5py
+
+
+def test_fast_mode_shortens_fit(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import keras
+
+    from autograder import fast_mode
+
+    original = keras.Model.fit, keras.Model.evaluate
+    try:
+        fast_mode.activate()
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+        x, y = np.zeros((1000, 4), "float32"), np.eye(2, dtype="float32")[np.zeros(1000, int)]
+        history = model.fit(x, y, epochs=10, batch_size=32, verbose=0)
+        assert len(history.history["loss"]) == 1
+        assert model.optimizer.iterations.numpy() == fast_mode.STEPS
+        assert "fast grading mode" in capsys.readouterr().out
+    finally:
+        keras.Model.fit, keras.Model.evaluate = original
