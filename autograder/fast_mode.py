@@ -25,7 +25,7 @@ def grading() -> bool:
 
 
 def _shorten(x: Any, count: int) -> Any:
-    """The first ``count`` samples of an array, or of each array in a tuple/list/dict."""
+    """The first ``count`` samples of an array, or of each array in a tuple/list/dict (validation data too)."""
     if x is None:
         return None
     if isinstance(x, dict):
@@ -43,12 +43,10 @@ def _patch(method: Any, epochs: int | None) -> Any:
         bound = signature.bind(self, *args, **kwargs)
         arguments = bound.arguments
         count = STEPS * BATCH
-        for name in ("x", "y", "sample_weight"):
+        for name in ("x", "y", "sample_weight", "validation_data"):
             if name in arguments:
                 arguments[name] = _shorten(arguments[name], count)
         arguments["batch_size"] = BATCH
-        arguments.pop("validation_data", None)
-        arguments.pop("validation_split", None)
         if epochs is not None:
             arguments["epochs"] = epochs
             print(message("fast_mode_fit", steps=STEPS))
