@@ -176,6 +176,205 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{array} has dtype {found}: convert it to floating point (float32).",
         "ru": "{array} имеет тип {found}: приведите его к вещественному типу (float32).",
     },
+    # --- Residual Units lesson: subclassed Keras models ---
+    "at_line_method": {
+        "en": "Line {line} of `{method}`: `{code}`",
+        "ru": "Строка {line} метода `{method}`: `{code}`",
+    },
+    "not_keras_model": {
+        "en": "`{name}(...)` should create a Keras model (a subclass of `tf.keras.Model`), but it created {found}.",
+        "ru": "`{name}(...)` должен создавать модель Keras (подкласс `tf.keras.Model`), а создал {found}.",
+    },
+    "where_block": {
+        "en": "ResidualBlock({filters}, {kernel_size})",
+        "ru": "ResidualBlock({filters}, {kernel_size})",
+    },
+    "where_resnet": {
+        "en": "ResNet({num_classes}), first layers",
+        "ru": "ResNet({num_classes}), первые слои",
+    },
+    "where_resnet_head": {
+        "en": "ResNet({num_classes}), output layer",
+        "ru": "ResNet({num_classes}), выходной слой",
+    },
+    "where_conv": {
+        "en": "{where}, convolution {index}",
+        "ru": "{where}, свёртка {index}",
+    },
+    "hint_block_conv": {
+        "en": "Create both convolutions from the block's arguments: `Conv2D(filters, kernel_size, padding='same')`.",
+        "ru": "Создайте обе свёртки из аргументов блока: `Conv2D(filters, kernel_size, padding='same')`.",
+    },
+    "hint_stem_conv": {
+        "en": "The first convolution of ResNet is `Conv2D(64, 7, padding='same')`.",
+        "ru": "Первая свёртка ResNet — `Conv2D(64, 7, padding='same')`.",
+    },
+    "layer_count_class": {
+        "en": "{where}: {found} {cls} layer(s) are used, expected {expected}. {hint}",
+        "ru": "{where}: используется слоёв {cls}: {found}, а ожидалось {expected}. {hint}",
+    },
+    "mistake_missing_bn": {
+        "en": "{where}: batch normalization is missing — only {found} of the {expected} BatchNormalization layers "
+        "are used. Every convolution is followed by its own `BatchNormalization()`, applied before "
+        "the ReLU (and, in the block's second half, before the addition).",
+        "ru": "{where}: не хватает пакетной нормализации — используется только {found} из {expected} слоёв "
+        "BatchNormalization. После каждой свёртки идёт своя `BatchNormalization()`, до ReLU "
+        "(а во второй половине блока — до сложения).",
+    },
+    "mistake_kernel_size": {
+        "en": "{where}: wrong kernel size — expected kernel_size={expected}, found {found}. {hint}",
+        "ru": "{where}: неверный размер ядра — ожидался kernel_size={expected}, найден {found}. {hint}",
+    },
+    "conv_setting": {
+        "en": "{where}: expected {attr}={expected}, found {attr}={found}. {hint}",
+        "ru": "{where}: ожидалось {attr}={expected}, найдено {attr}={found}. {hint}",
+    },
+    "weights_mismatch": {
+        "en": "{where}: the layers with weights do not line up with the reference model, so its weights cannot be "
+        "copied into yours. Expected, in order: {expected}. Found: {found}.",
+        "ru": "{where}: слои с весами не соответствуют эталонной модели, поэтому её веса нельзя скопировать в вашу. "
+        "Ожидалось по порядку: {expected}. Найдено: {found}.",
+    },
+    "mistake_block_no_skip": {
+        "en": "The output equals the block without its skip connection: add the block's input to the output of the "
+        "second batch normalization, `x = self.add([x, input_tensor])`, before the last ReLU.",
+        "ru": "Выход совпадает с блоком без обходного соединения: прибавьте вход блока к выходу второй пакетной "
+        "нормализации, `x = self.add([x, input_tensor])`, перед последней ReLU.",
+    },
+    "mistake_block_relu_before_add": {
+        "en": "The output equals a block with a ReLU between the second batch normalization and the addition: "
+        "the activation in the block's second half comes only after `self.add([x, input_tensor])`.",
+        "ru": "Выход совпадает с блоком, где ReLU стоит между второй пакетной нормализацией и сложением: "
+        "во второй половине блока активация применяется только после `self.add([x, input_tensor])`.",
+    },
+    "mistake_block_no_final_relu": {
+        "en": "The output equals the block without the ReLU after the addition: finish with `x = self.act(x)` "
+        "after `self.add(...)`.",
+        "ru": "Выход совпадает с блоком без ReLU после сложения: завершите блок строкой `x = self.act(x)` "
+        "после `self.add(...)`.",
+    },
+    "mistake_block_relu_before_bn": {
+        "en": "The output equals a block that applies the ReLU before the first batch normalization: "
+        "the order is convolution → batch normalization → ReLU.",
+        "ru": "Выход совпадает с блоком, где ReLU применяется до первой пакетной нормализации: "
+        "порядок такой — свёртка → пакетная нормализация → ReLU.",
+    },
+    "mistake_stem_no_relu": {
+        "en": "The output equals a ResNet without the ReLU after its first batch normalization: the first layers "
+        "are Conv2D → BatchNormalization → ReLU → MaxPool2D.",
+        "ru": "Выход совпадает с ResNet без ReLU после первой пакетной нормализации: первые слои — "
+        "Conv2D → BatchNormalization → ReLU → MaxPool2D.",
+    },
+    "mistake_no_softmax": {
+        "en": "The softmax is missing: the output layer must be `Dense(num_classes, activation='softmax')`, "
+        "so that each row of the output is a probability distribution over the classes.",
+        "ru": "Не хватает softmax: выходной слой должен быть `Dense(num_classes, activation='softmax')`, "
+        "чтобы каждая строка выхода была распределением вероятностей по классам.",
+    },
+    "dense_activation": {
+        "en": "{where}: the Dense layer has activation '{found}'. The softmax is missing: use "
+        "`Dense(num_classes, activation='softmax')`.",
+        "ru": "{where}: у слоя Dense активация '{found}'. Не хватает softmax: используйте "
+        "`Dense(num_classes, activation='softmax')`.",
+    },
+    "rows_not_probabilities": {
+        "en": "The rows of the output are not probability distributions (row 0 sums to {total:.4g}, smallest value "
+        "{low:.4g}). The softmax is missing: use `Dense(num_classes, activation='softmax')`.",
+        "ru": "Строки выхода не являются распределениями вероятностей (сумма строки 0 равна {total:.4g}, "
+        "наименьшее значение {low:.4g}). Не хватает softmax: используйте `Dense(num_classes, activation='softmax')`.",
+    },
+    "dense_units": {
+        "en": "{where}: the Dense layer has {found} units, expected {expected}: one per class, "
+        "`Dense(num_classes, ...)`.",
+        "ru": "{where}: у слоя Dense {found} нейронов, а нужно {expected}: по одному на класс, "
+        "`Dense(num_classes, ...)`.",
+    },
+    "mistake_wrong_pooling": {
+        "en": "Wrong pooling: the pooling layers in use are {found}, expected {expected}. After the first ReLU comes "
+        "`MaxPool2D((3, 3))`, and after the residual blocks `GlobalAveragePooling2D()`.",
+        "ru": "Неверный пулинг: используются слои пулинга {found}, а ожидались {expected}. После первой ReLU идёт "
+        "`MaxPool2D((3, 3))`, а после остаточных блоков — `GlobalAveragePooling2D()`.",
+    },
+    "pool_size": {
+        "en": "MaxPool2D has pool_size={found}, expected {expected}: use `MaxPool2D((3, 3))`.",
+        "ru": "У MaxPool2D pool_size={found}, а ожидалось {expected}: используйте `MaxPool2D((3, 3))`.",
+    },
+    "resnet_block_count": {
+        "en": "ResNet uses {found} residual block(s), expected {expected}: `self.id1a = ResidualBlock(64, 3)` and "
+        "`self.id1b = ResidualBlock(64, 3)`, applied one after the other.",
+        "ru": "В ResNet используется остаточных блоков: {found}, а нужно {expected}: "
+        "`self.id1a = ResidualBlock(64, 3)` и `self.id1b = ResidualBlock(64, 3)`, одно за другим.",
+    },
+    "resnet_block_wrong": {
+        "en": "The residual blocks inside ResNet are not right yet; fix `ResidualBlock` first (its checks above "
+        "say more). {detail}",
+        "ru": "Остаточные блоки внутри ResNet пока неверны; сначала исправьте `ResidualBlock` (подробнее — в его "
+        "проверках выше). {detail}",
+    },
+    "mode_training": {
+        "en": "training=True",
+        "ru": "training=True",
+    },
+    "mode_inference": {
+        "en": "training=False",
+        "ru": "training=False",
+    },
+    # --- MNIST and its offline stand-in ---
+    "mnist_loaded": {
+        "en": "MNIST: {train:,} training and {test:,} test images of 28×28 pixels.",
+        "ru": "MNIST: {train} обучающих и {test} тестовых изображений 28×28 пикселей.",
+    },
+    "mnist_fallback": {
+        "en": "NOT MNIST ({reason}): using the course's offline stand-in, the UCI handwritten digits 0–9 "
+        "(1,797 images of 8×8 pixels enlarged to 28×28, CC BY 4.0; {train:,} training and {test:,} test images, "
+        "see data/README.md).",
+        "ru": "ЭТО НЕ MNIST ({reason}): используется офлайн-замена из курса — рукописные цифры 0–9 UCI "
+        "(1797 изображений 8×8 пикселей, увеличенных до 28×28, CC BY 4.0; {train} обучающих и {test} "
+        "тестовых, см. data/README.md).",
+    },
+    "mnist_reason_offline": {
+        "en": "offline mode: {variable} is set",
+        "ru": "офлайн-режим: задана переменная {variable}",
+    },
+    "mnist_reason_unreachable": {
+        "en": "the MNIST download server cannot be reached",
+        "ru": "сервер загрузки MNIST недоступен",
+    },
+    "mnist_reason_failed": {
+        "en": "the download failed: {error}",
+        "ru": "загрузка не удалась: {error}",
+    },
+    # --- grading ---
+    "kernel_died": {
+        "en": "The kernel died while running this cell ({reason}). Cells after it were not run; "
+        "the grades of the cells before it are kept.",
+        "ru": "Ядро завершилось аварийно во время выполнения этой ячейки ({reason}). Следующие ячейки "
+        "не выполнялись; оценки предыдущих ячеек сохранены.",
+    },
+    "kernel_memory": {
+        "en": "it used more than {limit} of memory",
+        "ru": "оно заняло больше {limit} памяти",
+    },
+    "kernel_exit": {
+        "en": "exit code {code}",
+        "ru": "код завершения {code}",
+    },
+    "kernel_signal": {
+        "en": "killed by signal {signal}",
+        "ru": "остановлено сигналом {signal}",
+    },
+    "not_run_after_death": {
+        "en": "Not run: the kernel died in an earlier cell.",
+        "ru": "Не выполнялась: ядро завершилось аварийно в одной из предыдущих ячеек.",
+    },
+    "output_truncated": {
+        "en": "[output truncated: {total:,} characters in all, the first {kept:,} are shown]",
+        "ru": "[вывод сокращён: всего {total:,} символов, показаны первые {kept:,}]",
+    },
+    "hidden_failed": {
+        "en": "hidden test on unseen inputs failed: {reason}",
+        "ru": "скрытый тест на новых входных данных не пройден: {reason}",
+    },
     # --- fast grading mode ---
     "fast_mode_fit": {
         "en": "[fast grading mode] training is shortened to {steps} steps of 1 epoch while grading.",

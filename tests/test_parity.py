@@ -12,7 +12,10 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.build import notebooks
 
-EXERCISES = {"residual_networks": ["identity_block", "convolutional_block", "ResNet50", "load_dataset"]}
+EXERCISES = {
+    "residual_networks": ["identity_block", "convolutional_block", "ResNet50", "load_dataset"],
+    "residual_units": ["ResidualBlock", "ResNet"],
+}
 
 
 def code_without_comments_and_docstrings(source: str) -> str:

@@ -1,4 +1,4 @@
-"""Build the course's openly licensed substitute for the SIGNS hand-sign dataset.
+"""Build the course's openly licensed substitutes: for the SIGNS hand-sign dataset, and for MNIST.
 
 The SIGNS files (``train_signs.h5`` / ``test_signs.h5``) cannot be redistributed, so the course
 ships a stand-in with exactly the same HDF5 layout, made from the UCI "Optical Recognition of
@@ -13,8 +13,20 @@ Handwritten Digits" data (E. Alpaydin, C. Kaynak, 1998, CC BY 4.0) that scikit-l
 * ``sample_digit.png`` is one test-split digit upscaled to 256x256 RGB, the "own photo" of the
   lesson's last section.
 
+The offline stand-in for MNIST (``uci_digits_28x28.npz``, lesson ``residual_units``) is made from
+the same UCI digits, all ten classes (1,797 images):
+
+* each 8x8 image (values 0-16) is scaled to 0-255, upscaled to 20x20 with Pillow's bilinear filter
+  and centred in a 28x28 black frame, as MNIST centres its digits in a 20x20 box: ``uint8``;
+* each class is split 6:1 into train/test, MNIST's proportion (60,000 / 10,000), with a fixed seed,
+  then each split is shuffled;
+* the four arrays are stored as ``x_train``, ``y_train``, ``x_test``, ``y_test`` in Keras'
+  ``mnist.load_data()`` layout (images ``(n, 28, 28)`` and labels ``(n,)``, both ``uint8``) in an
+  ``.npz`` file written with fixed zip timestamps.
+
 The output is bit-for-bit reproducible: datasets are written with ``track_times=False``, fixed
-chunks, gzip level and file-format bounds, and the PNG carries no metadata.
+chunks, gzip level and file-format bounds, the PNG carries no metadata, and the ``.npz`` members
+carry a fixed date.
 
 Usage::
 
@@ -26,8 +38,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -38,7 +52,8 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data"
 TRAIN_NAME = "train_digits.h5"
 TEST_NAME = "test_digits.h5"
 SAMPLE_NAME = "sample_digit.png"
-OUTPUT_NAMES = (TRAIN_NAME, TEST_NAME, SAMPLE_NAME)
+MNIST_NAME = "uci_digits_28x28.npz"
+OUTPUT_NAMES = (TRAIN_NAME, TEST_NAME, SAMPLE_NAME, MNIST_NAME)
 
 CLASSES = tuple(range(6))
 IMAGE_SIZE = 64
@@ -46,6 +61,13 @@ SAMPLE_SIZE = 256
 TEST_FRACTION = 0.1
 SEED = 20240601
 SAMPLE_CLASS = 3  # the sample "own photo" is the first test image of this class
+
+MNIST_CLASSES = tuple(range(10))
+MNIST_SIZE = 28
+MNIST_DIGIT_BOX = 20  # MNIST fits each digit in a 20x20 box centred in the 28x28 image
+MNIST_TEST_FRACTION = 1 / 7  # 10,000 of MNIST's 70,000 images are the test set
+MNIST_SEED = 20240823
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip file can hold: no build time in the file
 
 CHUNK_IMAGES = 64
 GZIP_LEVEL = 9
@@ -81,7 +103,8 @@ def _upscale(image8: np.ndarray, size: int) -> np.ndarray:
     return np.repeat(np.asarray(grey, dtype=np.uint8)[:, :, None], 3, axis=2)
 
 
-def split_indices(labels: np.ndarray, test_fraction: float = TEST_FRACTION, seed: int = SEED):
+def split_indices(labels: np.ndarray, test_fraction: float = TEST_FRACTION, seed: int = SEED,
+                  classes: tuple[int, ...] = CLASSES):
     """Stratified train/test split of ``range(len(labels))`` with NumPy only.
 
     Each class contributes ``round(test_fraction * count)`` images to the test split; both splits
@@ -89,7 +112,7 @@ def split_indices(labels: np.ndarray, test_fraction: float = TEST_FRACTION, seed
     """
     rng = np.random.RandomState(seed)
     train, test = [], []
-    for label in CLASSES:
+    for label in classes:
         members = np.flatnonzero(labels == label)
         members = members[rng.permutation(len(members))]
         n_test = round(test_fraction * len(members))
@@ -113,8 +136,46 @@ def _write_h5(path: Path, prefix: str, x: np.ndarray, y: np.ndarray) -> None:
         f.attrs["description"] = DESCRIPTION
 
 
+def _to_mnist_frame(image8: np.ndarray) -> np.ndarray:
+    """An 8x8 image (0-16) as a 28x28 ``uint8`` MNIST-style image: the digit upscaled into a centred 20x20 box."""
+    digit = Image.fromarray(_to_uint8(image8), mode="L").resize((MNIST_DIGIT_BOX, MNIST_DIGIT_BOX),
+                                                                 Image.Resampling.BILINEAR)
+    frame = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.uint8)
+    start = (MNIST_SIZE - MNIST_DIGIT_BOX) // 2
+    frame[start : start + MNIST_DIGIT_BOX, start : start + MNIST_DIGIT_BOX] = np.asarray(digit, dtype=np.uint8)
+    return frame
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like ``np.savez_compressed``, but with fixed member dates and order, so two builds are byte-identical."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, values in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(values), allow_pickle=False)
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            archive.writestr(member, buffer.getvalue(), compresslevel=GZIP_LEVEL)
+
+
+def build_mnist_substitute(out_dir: Path) -> Path:
+    """Write ``uci_digits_28x28.npz``, the offline stand-in for MNIST, into ``out_dir``; return its path."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images8, labels = digits.images, digits.target.astype(np.uint8)
+    train_idx, test_idx = split_indices(labels, MNIST_TEST_FRACTION, MNIST_SEED, MNIST_CLASSES)
+    arrays = {}
+    for split, idx in (("train", train_idx), ("test", test_idx)):
+        arrays[f"x_{split}"] = np.stack([_to_mnist_frame(images8[i]) for i in idx])
+        arrays[f"y_{split}"] = labels[idx]
+    path = Path(out_dir) / MNIST_NAME
+    _write_npz(path, {key: arrays[key] for key in ("x_train", "y_train", "x_test", "y_test")})
+    return path
+
+
 def build_dataset(out_dir: Path) -> list[Path]:
-    """Write ``train_digits.h5``, ``test_digits.h5`` and ``sample_digit.png`` into ``out_dir``.
+    """Write ``train_digits.h5``, ``test_digits.h5``, ``sample_digit.png`` and ``uci_digits_28x28.npz``.
 
     Returns the written paths, in that order. Two builds produce byte-identical files.
     """
@@ -136,6 +197,7 @@ def build_dataset(out_dir: Path) -> list[Path]:
         sample_path, format="PNG", optimize=False, compress_level=9
     )
     paths.append(sample_path)
+    paths.append(build_mnist_substitute(out_dir))
     return paths
 
 
@@ -154,7 +216,7 @@ def check(out_dir: Path = DEFAULT_OUT) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m autograder.build.data",
-        description="Build the bundled UCI-digits substitute for the SIGNS dataset.",
+        description="Build the bundled UCI-digits substitutes for the SIGNS dataset and for MNIST.",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument(

@@ -153,7 +153,83 @@ def result_md(summary: str, lang: str) -> str:
     return RESULT_MD[lang].format(command=COMMAND) + "```\n" + summary.rstrip() + "\n```\n"
 
 
-LESSONS = {"residual_networks": residual_networks}
+# --- Residual Units ------------------------------------------------------------------------
+
+
+def _with_reference_weights(model: Any, x: np.ndarray, training: bool, seed: int) -> np.ndarray:
+    """``model`` (the reference or a variant of it) run on ``x`` holding the checks' reference weights."""
+    from autograder.checks import residual_units as check
+
+    model(x, training=False)  # build
+    pairs = check.align(model, check.rows(model))
+    assert pairs is not None
+    check.load_reference_weights(pairs, seed)
+    return np.asarray(model(x, training=training))
+
+
+def _forward(build: Any, variants: dict[str, Any], x: np.ndarray, seed: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """Reference outputs in both modes, and the outputs of the known wrong variants that differ from them."""
+    from autograder.checks import residual_units as check
+
+    reference = build(None)
+    reference(x, training=False)
+    result: dict[str, Any] = {**spec, "layers": check.rows(reference), "output": {}, "mistakes": {}}
+    for mode, training in check.MODES.items():
+        output = _with_reference_weights(build(None), x, training, seed)
+        result["output"][mode] = _numbers(output)
+        result["mistakes"][mode] = {}
+        for mistake, cls in variants.items():
+            wrong = _with_reference_weights(build(cls), x, training, seed)
+            if wrong.shape == output.shape and not np.allclose(wrong, output, rtol=1e-3, atol=1e-4):
+                result["mistakes"][mode][mistake] = _numbers(wrong)
+    return result
+
+
+def residual_units() -> dict[str, Any]:
+    import keras
+
+    from autograder.build.mutations import class_variant
+    from autograder.checks import residual_units as check
+    from solutions import residual_units as reference
+
+    keras.backend.clear_session()
+    block_cases = []
+    for filters, kernel_size, shape in check.BLOCK_SHAPE_CASES:
+        block = reference.ResidualBlock(filters, kernel_size)
+        output = block(check.block_input(shape), training=False)
+        block_cases.append({"filters": filters, "kernel_size": kernel_size, "input_shape": list(shape),
+                            "output_shape": list(output.shape), "params": int(block.count_params())})
+    spec = check.BLOCK_FORWARD
+    block_variants = {key: class_variant(reference.ResidualBlock, key) for key in check.BLOCK_MISTAKES}
+    assert all(block_variants.values()), block_variants
+    block_forward = _forward(
+        lambda cls: (cls or reference.ResidualBlock)(spec["filters"], spec["kernel_size"]),
+        block_variants, check.block_input(spec["input_shape"]), check.WEIGHT_SEED["block"],
+        {"filters": spec["filters"], "kernel_size": spec["kernel_size"], "input_shape": list(spec["input_shape"])},
+    )
+
+    resnet_cases = []
+    for num_classes, shape in check.RESNET_SHAPE_CASES:
+        model = reference.ResNet(num_classes)
+        output = model(check.image_input(shape), training=False)
+        resnet_cases.append({"num_classes": num_classes, "input_shape": list(shape),
+                             "output_shape": list(output.shape), "params": int(model.count_params())})
+    spec = check.RESNET_FORWARD
+    resnet_variants = {key: class_variant(reference.ResNet, key) for key in check.RESNET_MISTAKES}
+    assert all(resnet_variants.values()), resnet_variants
+    resnet_forward = _forward(
+        lambda cls: (cls or reference.ResNet)(spec["num_classes"]),
+        resnet_variants, check.image_input(spec["input_shape"]), check.WEIGHT_SEED["resnet"],
+        {"num_classes": spec["num_classes"], "input_shape": list(spec["input_shape"])},
+    )
+    return {
+        **_header("residual_units"),
+        "block": {"shape_cases": block_cases, "forward": block_forward},
+        "resnet": {"shape_cases": resnet_cases, "forward": resnet_forward},
+    }
+
+
+LESSONS = {"residual_networks": residual_networks, "residual_units": residual_units}
 
 
 def _outputs(lesson: str, values: dict[str, Any]) -> dict[Path, str]:

@@ -99,3 +99,98 @@ def variant(function: Callable[..., Any], mistake: str) -> Callable[..., Any] | 
     namespace = dict(function.__globals__)
     exec(compile(ast.fix_missing_locations(tree), f"<{mistake}>", "exec"), namespace)  # noqa: S102
     return namespace[definition.name]
+
+
+# --- variants of a class (subclassed Keras models): one method's body is edited -------------------
+
+
+def _self_call(node: ast.AST, attribute: str) -> bool:
+    """True if ``node`` is ``self.<attribute>(...)``, e.g. ``self.act(x)``."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+        and node.func.attr == attribute
+    )
+
+
+def _applies(statement: ast.stmt, attribute: str) -> bool:
+    """True if ``statement`` is ``x = self.<attribute>(...)``."""
+    return isinstance(statement, ast.Assign) and _self_call(statement.value, attribute)
+
+
+def block_no_skip(body: list[ast.stmt]) -> list[ast.stmt]:
+    add = next(i for i, s in enumerate(body) if _applies(s, "add"))
+    return body[:add] + body[add + 1 :]
+
+
+def block_relu_before_add(body: list[ast.stmt]) -> list[ast.stmt]:
+    add = next(i for i, s in enumerate(body) if _applies(s, "add"))
+    relu = ast.parse("x = self.act(x)").body[0]
+    return body[:add] + [relu] + body[add:]
+
+
+def block_no_final_relu(body: list[ast.stmt]) -> list[ast.stmt]:
+    last = max(i for i, s in enumerate(body) if _applies(s, "act"))
+    return body[:last] + body[last + 1 :]
+
+
+def block_relu_before_bn(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Convolution -> ReLU -> batch normalization in the first half of the block."""
+    bn = next(i for i, s in enumerate(body) if _applies(s, "bn1"))
+    if not _applies(body[bn + 1], "act"):
+        raise ValueError("the first batch normalization is not followed by the activation")
+    return body[:bn] + [body[bn + 1], body[bn]] + body[bn + 2 :]
+
+
+def stem_no_relu(body: list[ast.stmt]) -> list[ast.stmt]:
+    first = next(i for i, s in enumerate(body) if _applies(s, "act"))
+    return body[:first] + body[first + 1 :]
+
+
+class _DropSoftmax(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "Dense":
+            node.keywords = [k for k in node.keywords if k.arg != "activation"]
+        return node
+
+
+def no_softmax(body: list[ast.stmt]) -> list[ast.stmt]:
+    return [_DropSoftmax().visit(s) for s in body]
+
+
+# mistake -> (the method whose body is edited, the edit)
+CLASS_MUTATIONS: dict[str, tuple[str, Callable[[list[ast.stmt]], list[ast.stmt]]]] = {
+    "mistake_block_no_skip": ("call", block_no_skip),
+    "mistake_block_relu_before_add": ("call", block_relu_before_add),
+    "mistake_block_no_final_relu": ("call", block_no_final_relu),
+    "mistake_block_relu_before_bn": ("call", block_relu_before_bn),
+    "mistake_stem_no_relu": ("call", stem_no_relu),
+    "mistake_no_softmax": ("__init__", no_softmax),
+}
+
+
+def class_variant(cls: type, mistake: str) -> type | None:
+    """The class ``cls`` with ``mistake`` applied to one method, or None when it does not apply."""
+    import sys
+
+    method, edit = CLASS_MUTATIONS[mistake]
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    definition = tree.body[0]
+    assert isinstance(definition, ast.ClassDef)
+    target = next((node for node in definition.body if isinstance(node, ast.FunctionDef) and node.name == method),
+                  None)
+    if target is None:
+        return None
+    try:
+        changed = edit([ast.parse(ast.unparse(s)).body[0] for s in target.body])
+    except (StopIteration, ValueError, IndexError):
+        return None
+    if ast.dump(ast.Module(changed, [])) == ast.dump(ast.Module(target.body, [])):
+        return None
+    target.body = changed
+    namespace = dict(sys.modules[cls.__module__].__dict__)
+    exec(compile(ast.fix_missing_locations(tree), f"<{mistake}>", "exec"), namespace)  # noqa: S102
+    return namespace[definition.name]

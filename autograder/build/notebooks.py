@@ -133,11 +133,26 @@ def _resnet50(values: dict[str, Any]) -> str:
     return f"Layers: {len(layers)}\nParameters: {values['resnet50']['total_params']:,}"
 
 
+def _residual_block(values: dict[str, Any]) -> str:
+    case = values["block"]["shape_cases"][0]
+    return f"Output shape: {tuple(case['output_shape'])}\nParameters: {case['params']:,}"
+
+
+def _resnet(values: dict[str, Any]) -> str:
+    case = values["resnet"]["shape_cases"][0]
+    ones = "[" + " ".join(["1."] * case["output_shape"][0]) + "]"
+    return f"Output shape: {tuple(case['output_shape'])}\nRow sums: {ones}\nParameters: {case['params']:,}"
+
+
 EXPECTED_BLOCKS: dict[str, dict[str, Callable[[dict[str, Any]], str]]] = {
     "residual_networks": {
         "identity_block": _identity_block,
         "convolutional_block": _convolutional_block,
         "ResNet50": _resnet50,
+    },
+    "residual_units": {
+        "ResidualBlock": _residual_block,
+        "ResNet": _resnet,
     },
 }
 

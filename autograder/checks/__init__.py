@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import io
 import linecache
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -43,8 +45,8 @@ def quiet_stderr() -> Iterator[None]:
         except OSError:  # no fd 2 (embedded interpreters): nothing to redirect
             yield
             return
-        with tempfile.TemporaryFile() as sink:
-            sys.stderr.flush()
+        with tempfile.TemporaryFile() as sink, contextlib.redirect_stderr(io.StringIO()):
+            sys.__stderr__.flush()
             os.dup2(sink.fileno(), 2)
             try:
                 yield
@@ -71,7 +73,7 @@ def check(what: dict[str, str]) -> Callable[[F], F]:
                     body(*args, **kwargs)
             except CheckFailed as failure:
                 # Re-raised from here so the traceback is one frame deep, not the whole checker.
-                raise CheckFailed(f"{label}: {failure}") from None
+                raise CheckFailed(f"{label} — {failure}") from None
             print(message("passed", what=label))
 
         run.__wrapped_check__ = True  # type: ignore[attr-defined]
@@ -94,7 +96,7 @@ def call_student(function: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     except CheckFailed:
         raise
     except Exception as error:  # noqa: BLE001 - any error in learner code becomes feedback
-        text = message("raised", name=name, exc=type(error).__name__, msg=error)
+        text = message("raised", name=name, exc=type(error).__name__, msg=_plain_error_text(error))
         where = _learner_line(error, function)
         if where:
             text += "\n" + where
@@ -108,6 +110,20 @@ def call_student(function: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain_error_text(error: BaseException) -> str:
+    """The error's own text: without terminal colours, and without the frame Keras 3 puts around
+    errors raised inside a layer's ``call`` ("Exception encountered when calling …", "Arguments received …")."""
+    text = _ANSI.sub("", str(error)).strip()
+    if text.startswith("Exception encountered when calling"):
+        parts = [part.strip() for part in text.split("\n\n")]
+        if len(parts) >= 2 and parts[1]:
+            return parts[1]
+    return text
+
+
 def _looks_like_stub_error(error: Exception) -> bool:
     text = str(error).lower()
     return "ellipsis" in text or "'...'" in text
@@ -117,7 +133,7 @@ def _learner_line(error: BaseException, function: Any) -> str:
     """The last line of the learner's own cell that the error passed through, quoted."""
     code = getattr(function, "__code__", None)
     if code is None:
-        return ""
+        return _learner_line_in_class(error, function)
     line = None
     for frame, number in traceback.walk_tb(error.__traceback__):
         if frame.f_code.co_filename == code.co_filename:
@@ -132,6 +148,21 @@ def _learner_line(error: BaseException, function: Any) -> str:
         except (OSError, TypeError, IndexError):
             return message("at_line", line=line - code.co_firstlineno + 1, code="…")
     return message("at_line", line=line - code.co_firstlineno + 1, code=text)
+
+
+def _learner_line_in_class(error: BaseException, obj: Any) -> str:
+    """For a learner's class (or an instance of it): the last line of its own methods the error passed through."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    methods = {value.__code__: name for name, value in vars(cls).items() if hasattr(value, "__code__")}
+    found = None
+    for frame, number in traceback.walk_tb(error.__traceback__):
+        if frame.f_code in methods:
+            found = (frame.f_code, number)
+    if found is None:
+        return ""
+    code, line = found
+    text = linecache.getline(code.co_filename, line).strip() or "…"
+    return message("at_line_method", method=methods[code], line=line - code.co_firstlineno + 1, code=text)
 
 
 def install_ipython_display() -> None:

@@ -7,6 +7,8 @@ test inputs (``CASES``); the expected outputs come from ``autograder/expected``.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -127,24 +129,25 @@ def _where(index: int, total: int) -> str:
     return message("layer_where", index=index + 1, total=total, stage=stage)
 
 
-def _compare_layers(ResNet50: Any, fields: tuple[str, ...]) -> None:
-    expected = load(LESSON)["resnet50"]["layers"]
-    found = _student_table(ResNet50)
+def compare_tables(expected: list[dict[str, Any]], found: list[dict[str, Any]], fields: tuple[str, ...]) -> None:
+    """Fail at the first layer whose class (or one of ``fields``) differs from the reference."""
     for index, (want, got) in enumerate(zip(expected, found, strict=False)):
         where = _where(index, len(expected))
         if want["class"] != got["class"]:
             fail("layer_class", where=where, expected=want["class"], found=got["class"])
         for field in fields:
-            if field == "config":
-                for attr, value in want["config"].items():
-                    if got["config"].get(attr) != value:
-                        fail("layer_attr", where=where, expected_class=want["class"], attr=attr,
-                             expected=value, found=got["config"].get(attr))
-            elif want[field] != got[field]:
-                fail("layer_attr", where=where, expected_class=want["class"], attr=field,
-                     expected=want[field], found=got[field])
+            pairs = want["config"].items() if field == "config" else [(field, want[field])]
+            for attr, value in pairs:
+                actual = got["config"].get(attr) if field == "config" else got[field]
+                if actual != value:
+                    fail("layer_attr", where=where, expected_class=want["class"], attr=attr, expected=value,
+                         found=actual)
     if len(found) != len(expected):
         fail("layer_count", expected=len(expected), found=len(found))
+
+
+def _compare_layers(ResNet50: Any, fields: tuple[str, ...]) -> None:
+    compare_tables(load(LESSON)["resnet50"]["layers"], _student_table(ResNet50), fields)
 
 
 @check({"en": "ResNet50: layers in order", "ru": "ResNet50: последовательность слоёв"})
@@ -212,6 +215,127 @@ def load_dataset_labels(load_dataset: Any) -> None:
             first = int(wrong[0])
             fail("labels_wrong", array=label, count=len(wrong), total=len(labels), index=first,
                  expected=int(labels[first]), found=int(Y[first].argmax()))
+
+
+# --- hidden tests (course grading only) ---------------------------------------------------
+
+
+def _hidden_initializer(seed: int) -> Any:
+    """Seeded random weights: the same in the learner's kernel and in the grader."""
+    from tensorflow.keras.initializers import RandomNormal
+
+    return lambda seed_argument=0, **_: RandomNormal(stddev=0.5, seed=seed % (2**31))
+
+
+def _hidden_block_case(seed: int, grade_id: str) -> tuple[np.ndarray, dict[str, Any]]:
+    rng = np.random.RandomState(seed % (2**32))
+    channels = int(rng.randint(2, 6))
+    size = int(rng.choice([4, 6, 8]))
+    X = (rng.randn(int(rng.randint(2, 5)), size, size, channels) * 2).astype(np.float32)
+    kwargs: dict[str, Any] = {
+        "f": int(rng.choice([1, 2, 3])),
+        "initializer": _hidden_initializer(seed),
+        "training": not grade_id.endswith("training_false"),
+    }
+    if grade_id.startswith("identity_block"):
+        kwargs["filters"] = [int(rng.randint(2, 6)), int(rng.randint(2, 6)), channels]
+    else:
+        kwargs["filters"] = [int(rng.randint(2, 6)) for _ in range(3)]
+        kwargs["s"] = int(rng.choice([1, 2]))
+    return X, kwargs
+
+
+def _write_hidden_dataset(seed: int, folder: Path) -> tuple[Path, Path]:
+    """A small SIGNS-layout file pair with random images and labels."""
+    import h5py
+
+    rng = np.random.RandomState(seed % (2**32) + 1)
+    paths = []
+    for split, count in (("train", int(rng.randint(20, 41))), ("test", int(rng.randint(5, 11)))):
+        path = folder / f"{split}_hidden.h5"
+        with h5py.File(path, "w") as file:
+            file[f"{split}_set_x"] = rng.randint(0, 256, size=(count, 64, 64, 3)).astype(np.uint8)
+            file[f"{split}_set_y"] = rng.randint(0, 6, size=count).astype(np.int64)
+            file["list_classes"] = np.arange(6, dtype=np.int64)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+_hidden_models: dict[tuple[int, int], str] = {}
+
+
+def hidden_outputs(grade_id: str, function: Any, seed: int) -> dict[str, Any]:
+    """What the learner's (or the reference) ``function`` produces on the hidden case of ``grade_id``."""
+    import tempfile
+
+    exercise = next(name for name in ("identity_block", "convolutional_block", "ResNet50", "load_dataset")
+                    if grade_id.startswith(name))
+    if exercise in ("identity_block", "convolutional_block"):
+        X, kwargs = _hidden_block_case(seed, grade_id)
+        output = call_student(function, exercise, X, **kwargs)
+        import tensorflow as tf
+
+        return {"output": to_array(output), "eager": isinstance(output, tf.Tensor) and hasattr(output, "numpy")}
+    if exercise == "ResNet50":
+        key = (id(getattr(function, "__code__", function)), seed)
+        if key not in _hidden_models:  # three grade cells share one (slow) model build
+            rng = np.random.RandomState(seed % (2**32) + 2)
+            classes = int(rng.choice([3, 4, 5, 7, 8, 9, 10]))
+            model = call_student(function, exercise, input_shape=(64, 64, 3), classes=classes)
+            if not hasattr(model, "to_json"):
+                fail("not_model", name="ResNet50", found=type(model).__name__)
+            _hidden_models.clear()
+            _hidden_models[key] = model.to_json()
+        return {"json": _hidden_models[key]}
+    with tempfile.TemporaryDirectory() as folder:
+        result = call_student(function, exercise, *_write_hidden_dataset(seed, Path(folder)))
+    if not isinstance(result, (tuple, list)) or len(result) != 4:
+        fail("not_four", name="load_dataset", found=type(result).__name__)
+    return dict(zip(("X_train", "Y_train", "X_test", "Y_test"), (np.asarray(part) for part in result), strict=True))
+
+
+def record_hidden(grade_id: str, function: Any) -> None:
+    """Called by the hidden part of a grade cell while nbgrader grades; does nothing otherwise."""
+    from autograder.checks import hidden
+
+    hidden.record(grade_id, lambda seed: hidden_outputs(grade_id, function, seed))
+
+
+@functools.lru_cache(maxsize=4)
+def _table_from_json(text: str) -> list[dict[str, Any]]:
+    import keras
+
+    return layer_table(keras.models.model_from_json(text))
+
+
+def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any, seed: int) -> None:
+    """Compare what the kernel recorded with the reference, in the grader's process; raise CheckFailed."""
+    exercise = grade_id.split("_training")[0].removesuffix("_shape")
+    for name in ("ResNet50", "load_dataset"):
+        if grade_id.startswith(name):
+            exercise = name
+    want = hidden_outputs(grade_id, getattr(reference, exercise), seed)
+    if exercise in ("identity_block", "convolutional_block"):
+        output = np.asarray(recorded["output"], dtype=np.float64)
+        if grade_id.endswith("_shape"):
+            if exercise == "convolutional_block" and not bool(recorded["eager"]):
+                fail("not_tensor", found="a non-eager value")
+            expect_shape(output, want["output"].shape)
+            if exercise == "identity_block" and output.min() < 0:
+                fail("negative_after_relu", found=float(output.min()))
+        else:
+            expect_close(grade_id, output, want["output"])
+    elif exercise == "ResNet50":
+        import keras
+
+        fields = {"ResNet50_layers": (), "ResNet50_shapes": ("output_shape", "params"),
+                  "ResNet50_config": ("config",)}[grade_id]
+        compare_tables(_table_from_json(str(want["json"])), _table_from_json(str(recorded["json"])), fields)
+    else:
+        keys = ("X_train", "X_test") if grade_id == "load_dataset_images" else ("Y_train", "Y_test")
+        for key in keys:
+            found = np.asarray(recorded[key], dtype=np.float64)
+            expect_close(key, found, np.asarray(want[key], dtype=np.float64))
 
 
 __all__ = [

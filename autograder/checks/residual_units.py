@@ -1,0 +1,431 @@
+"""Checks for the Residual Units lesson, one public function per grade cell.
+
+Grade cells call them with the learner's class, e.g. ``check.ResidualBlock_forward_training(ResidualBlock)``.
+The checks compare behaviour with the reference model, not only shapes: the learner's model
+is built on the lesson's test input, the same deterministic weights that the reference held
+(:func:`reference_weights`) are loaded into it, layer by layer, and its output is compared
+with the reference output in both training modes. The reference outputs, and the outputs of
+known wrong variants of the reference, come from ``autograder/expected/residual_units.json``.
+When the learner's layers do not line up with the reference, or the values differ, the
+layers themselves are inspected (kinds, counts, kernel sizes, pooling, activation) to name
+the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograder import fast_mode
+from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display
+from autograder.checks.compare import expect_close, expect_shape, to_array
+from autograder.expected import array, load
+from autograder.i18n import current_language, message
+
+LESSON = "residual_units"
+
+# The lesson's test cases; the expected-value generator runs the reference on the same ones.
+BLOCK_SHAPE_CASES: list[tuple[int, int, tuple[int, ...]]] = [(4, 3, (2, 6, 6, 4)), (6, 5, (2, 7, 7, 6))]
+BLOCK_FORWARD: dict[str, Any] = {"filters": 4, "kernel_size": 3, "input_shape": (2, 5, 5, 4)}
+RESNET_SHAPE_CASES: list[tuple[int, tuple[int, ...]]] = [(10, (2, 28, 28, 1)), (7, (3, 12, 12, 1))]
+RESNET_FORWARD: dict[str, Any] = {"num_classes": 7, "input_shape": (3, 12, 12, 1)}
+MODES: dict[str, bool] = {"inference": False, "training": True}
+WEIGHT_SEED = {"block": 11, "resnet": 23}
+
+# Known wrong variants of the reference (see autograder/build/mutations.py), per exercise.
+BLOCK_MISTAKES = ("mistake_block_no_skip", "mistake_block_relu_before_add", "mistake_block_no_final_relu",
+                  "mistake_block_relu_before_bn")
+RESNET_MISTAKES = ("mistake_stem_no_relu", "mistake_no_softmax")
+
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "Conv2D": ("filters", "kernel_size", "strides", "padding"),
+    "Dense": ("units", "activation"),
+    "MaxPooling2D": ("pool_size",),
+}
+
+
+def language() -> str:
+    """The notebook's language (``"en"`` or ``"ru"``), for labels drawn by the notebook's own code."""
+    return current_language()
+
+
+def block_input(shape: tuple[int, ...]) -> np.ndarray:
+    """A fixed input for a residual block: values in [-1, 1)."""
+    return np.random.RandomState(0).uniform(-1, 1, shape).astype(np.float32)
+
+
+def image_input(shape: tuple[int, ...]) -> np.ndarray:
+    """A fixed batch of "images" for ResNet: values in [0, 1), like the scaled digits."""
+    return np.random.RandomState(1).uniform(0, 1, shape).astype(np.float32)
+
+
+# --- the layers a model really uses ---------------------------------------------------------------
+
+
+def children(layer: Any) -> list[Any]:
+    """The sublayers of a layer, in the order they were assigned in ``__init__``."""
+    found = getattr(layer, "layers", None)
+    if found is None:
+        found = getattr(layer, "_layers", None) or []
+    return list(found)
+
+
+def is_composite(layer: Any) -> bool:
+    import keras
+
+    return isinstance(layer, keras.Model) or bool(children(layer))
+
+
+def leaves(model: Any) -> list[Any]:
+    """The plain layers that ``call`` used (they are built), nested models flattened in place."""
+    found = []
+    for child in children(model):
+        if is_composite(child):
+            found.extend(leaves(child))
+        elif getattr(child, "built", False):
+            found.append(child)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def row(layer: Any) -> dict[str, Any]:
+    """One layer as data: its class, the shapes of its weights and the settings that matter."""
+    kind = type(layer).__name__
+    config = layer.get_config()
+    return {
+        "class": kind,
+        "shapes": [[int(d) for d in weight.shape] for weight in layer.weights],
+        "config": {key: _plain(config.get(key)) for key in CONFIG_KEYS.get(kind, ())},
+    }
+
+
+def rows(model: Any) -> list[dict[str, Any]]:
+    return [row(layer) for layer in leaves(model)]
+
+
+def _describe(table: list[dict[str, Any]]) -> str:
+    parts = [f"{r['class']} {' + '.join(str(tuple(s)) for s in r['shapes'])}" for r in table if r["shapes"]]
+    return "; ".join(parts) or "—"
+
+
+# --- the same weights in both models -------------------------------------------------------------
+
+
+def reference_weights(kind: str, shapes: list[list[int]], index: int, seed: int) -> list[np.ndarray]:
+    """Deterministic weights for the ``index``-th layer with weights of the reference model.
+
+    Convolution and dense kernels follow He's uniform scale, so activations keep their size through
+    the network; batch normalization gets non-trivial scale, offset and moving statistics, so that
+    inference mode differs clearly from training mode and a missing normalization shows.
+    """
+    rng = np.random.RandomState(seed * 1000 + index)
+    if kind == "BatchNormalization" and len(shapes) == 4:
+        bounds = [(0.5, 1.5), (-0.3, 0.3), (-0.3, 0.3), (0.5, 1.5)]  # gamma, beta, moving mean, moving variance
+        return [rng.uniform(low, high, shape).astype(np.float32) for (low, high), shape in zip(bounds, shapes,
+                                                                                                   strict=True)]
+    weights = []
+    for shape in shapes:
+        if len(shape) > 1:  # kernel
+            fan_in = int(np.prod(shape[:-1]))
+            limit = np.sqrt(6.0 / fan_in)
+            weights.append(rng.uniform(-limit, limit, shape).astype(np.float32))
+        else:  # bias
+            weights.append(rng.uniform(-0.1, 0.1, shape).astype(np.float32))
+    return weights
+
+
+def align(model: Any, expected: list[dict[str, Any]]) -> list[tuple[Any, int, dict[str, Any]]] | None:
+    """Pair each layer with weights of ``model`` with the reference layer of the same kind and position.
+
+    Returns ``(layer, reference index, reference row)`` triples, or None when the layers with weights
+    differ in kind, number or weight shapes from the reference (then no weights can be copied).
+    """
+    mine = [layer for layer in leaves(model) if layer.weights]
+    theirs = [(index, r) for index, r in enumerate(r for r in expected if r["shapes"])]
+    if sorted(type(layer).__name__ for layer in mine) != sorted(r["class"] for _, r in theirs):
+        return None
+    pairs = []
+    for kind in dict.fromkeys(r["class"] for _, r in theirs):
+        layers = [layer for layer in mine if type(layer).__name__ == kind]
+        references = [(index, r) for index, r in theirs if r["class"] == kind]
+        for layer, (index, r) in zip(layers, references, strict=True):
+            if [[int(d) for d in w.shape] for w in layer.weights] != r["shapes"]:
+                return None
+            pairs.append((layer, index, r))
+    return pairs
+
+
+def load_reference_weights(pairs: list[tuple[Any, int, dict[str, Any]]], seed: int) -> None:
+    for layer, index, r in pairs:
+        layer.set_weights(reference_weights(r["class"], r["shapes"], index, seed))
+
+
+def run_with_reference_weights(model: Any, name: str, expected: list[dict[str, Any]], x: np.ndarray,
+                               training: bool, seed: int, diagnose: Callable[[Any], None]) -> np.ndarray:
+    """Load the reference weights into ``model`` (already built) and run it on ``x``."""
+    pairs = align(model, expected)
+    if pairs is None:
+        diagnose(model)
+        fail("weights_mismatch", where=name, expected=_describe(expected), found=_describe(rows(model)))
+    load_reference_weights(pairs, seed)
+    return to_array(call_student(model, name, x, training=training))
+
+
+# --- building the learner's model --------------------------------------------------------------------
+
+
+def make(cls: Any, name: str, *args: Any) -> Any:
+    import keras
+
+    model = call_student(cls, name, *args)
+    if not isinstance(model, keras.Model):
+        fail("not_keras_model", name=name, found=type(model).__name__)
+    return model
+
+
+def run(model: Any, name: str, x: np.ndarray, training: bool, diagnose: Callable[[Any], None]) -> np.ndarray:
+    """Call the learner's model; if that fails, let the layers built so far explain why, if they can."""
+    try:
+        return to_array(call_student(model, name, x, training=training))
+    except CheckFailed:
+        if any(layer.weights for layer in leaves(model)):  # a stub builds nothing: its own message is best
+            diagnose(model)
+        raise
+
+
+# --- what the layers say ----------------------------------------------------------------------------
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _conv_problems(convs: list[Any], where: str, filters: int, kernel_size: int, hint: str) -> None:
+    for index, layer in enumerate(convs, start=1):
+        config = row(layer)["config"]
+        at = message("where_conv", where=where, index=index)
+        if _tuple(config["kernel_size"]) != (kernel_size, kernel_size):
+            fail("mistake_kernel_size", where=at, expected=(kernel_size, kernel_size),
+                 found=_tuple(config["kernel_size"]), hint=hint)
+        for attr, want in (("filters", filters), ("padding", "same"), ("strides", (1, 1))):
+            if _tuple(config[attr]) != want:
+                fail("conv_setting", where=at, attr=attr, expected=repr(want), found=repr(_tuple(config[attr])),
+                     hint=hint)
+
+
+def _of(layers: list[Any], kind: str) -> list[Any]:
+    return [layer for layer in layers if type(layer).__name__ == kind]
+
+
+def block_problems(block: Any, filters: int, kernel_size: int) -> None:
+    """Fail with the first structural problem of a residual block, if it has one."""
+    where = message("where_block", filters=filters, kernel_size=kernel_size)
+    used = leaves(block)
+    hint = message("hint_block_conv")
+    convs = _of(used, "Conv2D")
+    _conv_problems(convs, where, filters, kernel_size, hint)
+    if len(convs) != 2:
+        fail("layer_count_class", where=where, found=len(convs), cls="Conv2D", expected=2, hint=hint)
+    norms = _of(used, "BatchNormalization")
+    if len(norms) < 2:
+        fail("mistake_missing_bn", where=where, found=len(norms), expected=2)
+    if len(norms) > 2:
+        fail("layer_count_class", where=where, found=len(norms), cls="BatchNormalization", expected=2, hint="")
+
+
+def _pooling(layers: list[Any]) -> list[str]:
+    return [type(layer).__name__ for layer in layers if "Pool" in type(layer).__name__]
+
+
+def resnet_problems(model: Any, num_classes: int) -> None:
+    """Fail with the first structural problem of the ResNet, if it has one (its blocks included)."""
+    where = message("where_resnet", num_classes=num_classes)
+    top = children(model)
+    used = [layer for layer in top if not is_composite(layer) and getattr(layer, "built", False)]
+    hint = message("hint_stem_conv")
+    convs = _of(used, "Conv2D")
+    _conv_problems(convs, where, 64, 7, hint)
+    if len(convs) != 1:
+        fail("layer_count_class", where=where, found=len(convs), cls="Conv2D", expected=1, hint=hint)
+    if not _of(used, "BatchNormalization"):
+        fail("mistake_missing_bn", where=where, found=0, expected=1)
+    expected_pooling = ["MaxPooling2D", "GlobalAveragePooling2D"]
+    pooling = _pooling(used)
+    if not pooling or pooling[0] != "MaxPooling2D":
+        fail("mistake_wrong_pooling", expected=expected_pooling, found=pooling or "—")
+    pool_size = _tuple(row(_of(used, "MaxPooling2D")[0])["config"]["pool_size"])
+    if pool_size != (3, 3):
+        fail("pool_size", expected=(3, 3), found=pool_size)
+
+    blocks = [layer for layer in top if is_composite(layer) and (layer.built or leaves(layer))]
+    for block in blocks:
+        try:
+            block_problems(block, 64, 3)
+        except CheckFailed as failure:
+            fail("resnet_block_wrong", detail=str(failure))
+    if len(blocks) != 2:
+        fail("resnet_block_count", found=len(blocks), expected=2)
+
+    if pooling != expected_pooling:
+        fail("mistake_wrong_pooling", expected=expected_pooling, found=pooling)
+    head = message("where_resnet_head", num_classes=num_classes)
+    dense = _of(used, "Dense")
+    if len(dense) != 1:
+        fail("layer_count_class", where=head, found=len(dense), cls="Dense", expected=1, hint="")
+    config = row(dense[0])["config"]
+    if config["units"] != num_classes:
+        fail("dense_units", where=head, expected=num_classes, found=config["units"])
+    if config["activation"] != "softmax":
+        fail("dense_activation", where=head, found=config["activation"])
+
+
+# --- residual block -------------------------------------------------------------------------------
+
+
+def _mistakes(stored: dict[str, Any], mode: str) -> dict[str, np.ndarray]:
+    return {key: array(value) for key, value in stored["mistakes"].get(mode, {}).items()}
+
+
+def block_forward(ResidualBlock: Any, mode: str) -> None:
+    """The learner's block, holding the reference weights, against the reference output in ``mode``."""
+    stored = load(LESSON)["block"]["forward"]
+    filters, kernel_size = stored["filters"], stored["kernel_size"]
+    x = block_input(tuple(stored["input_shape"]))
+    name = "ResidualBlock"
+    block = make(ResidualBlock, name, filters, kernel_size)
+
+    def diagnose(model: Any) -> None:
+        block_problems(model, filters, kernel_size)
+
+    run(block, name, x, False, diagnose)  # builds the layers
+    output = run_with_reference_weights(block, name, stored["layers"], x, MODES[mode], WEIGHT_SEED["block"],
+                                        diagnose)
+    expected = array(stored["output"][mode])
+    label = f"ResidualBlock({filters}, {kernel_size}), {message('mode_' + mode)}"
+    if output.shape == expected.shape and np.allclose(output, expected, rtol=1e-3, atol=1e-4):
+        return
+    diagnose(block)
+    expect_close(label, output, expected, _mistakes(stored, mode))
+
+
+@check({"en": "ResidualBlock: output shape, layers and parameters",
+        "ru": "ResidualBlock: размерность выхода, слои и параметры"})
+def ResidualBlock_shape_params(ResidualBlock: Any) -> None:
+    for case in load(LESSON)["block"]["shape_cases"]:
+        filters, kernel_size = case["filters"], case["kernel_size"]
+        block = make(ResidualBlock, "ResidualBlock", filters, kernel_size)
+
+        def diagnose(model: Any, filters: int = filters, kernel_size: int = kernel_size) -> None:
+            block_problems(model, filters, kernel_size)
+
+        output = run(block, "ResidualBlock", block_input(tuple(case["input_shape"])), False, diagnose)
+        diagnose(block)
+        expect_shape(output, case["output_shape"])
+        found = int(block.count_params())
+        if found != case["params"]:
+            fail("param_total", expected=case["params"], found=found)
+
+
+@check({"en": "ResidualBlock, training=False (inference mode)", "ru": "ResidualBlock, training=False (режим предсказания)"})
+def ResidualBlock_forward_inference(ResidualBlock: Any) -> None:
+    block_forward(ResidualBlock, "inference")
+
+
+@check({"en": "ResidualBlock, training=True (training mode)", "ru": "ResidualBlock, training=True (режим обучения)"})
+def ResidualBlock_forward_training(ResidualBlock: Any) -> None:
+    block_forward(ResidualBlock, "training")
+
+
+# --- ResNet -----------------------------------------------------------------------------------------
+
+
+def _build_resnet(ResNet: Any, num_classes: int, input_shape: tuple[int, ...]) -> tuple[Any, np.ndarray]:
+    model = make(ResNet, "ResNet", num_classes)
+    output = run(model, "ResNet", image_input(input_shape), False, lambda m: resnet_problems(m, num_classes))
+    return model, output
+
+
+@check({"en": "ResNet: layers", "ru": "ResNet: слои"})
+def ResNet_layers(ResNet: Any) -> None:
+    stored = load(LESSON)["resnet"]["forward"]
+    model, _ = _build_resnet(ResNet, stored["num_classes"], tuple(stored["input_shape"]))
+    resnet_problems(model, stored["num_classes"])
+
+
+@check({"en": "ResNet: output shape and parameters", "ru": "ResNet: размерность выхода и число параметров"})
+def ResNet_shape_params(ResNet: Any) -> None:
+    for case in load(LESSON)["resnet"]["shape_cases"]:
+        num_classes = case["num_classes"]
+        model, output = _build_resnet(ResNet, num_classes, tuple(case["input_shape"]))
+        if output.ndim == 2 and output.shape[1] != num_classes:
+            fail("dense_units", where=message("where_resnet_head", num_classes=num_classes), expected=num_classes,
+                 found=output.shape[1])
+        expect_shape(output, case["output_shape"])
+        found = int(model.count_params())
+        if found != case["params"]:
+            resnet_problems(model, num_classes)
+            fail("param_total", expected=case["params"], found=found)
+
+
+def _block_class_problem(model: Any) -> str | None:
+    """If the residual blocks inside the learner's ResNet do not behave like the reference block: why."""
+    blocks = [layer for layer in children(model) if is_composite(layer)]
+    if not blocks:
+        return None
+    try:
+        for mode in MODES:
+            block_forward(type(blocks[0]), mode)
+    except CheckFailed as failure:
+        return str(failure)
+    return None
+
+
+@check({"en": "ResNet: output values with the reference weights, both modes",
+        "ru": "ResNet: значения выхода с весами эталонной модели, оба режима"})
+def ResNet_forward(ResNet: Any) -> None:
+    stored = load(LESSON)["resnet"]["forward"]
+    num_classes = stored["num_classes"]
+    model, _ = _build_resnet(ResNet, num_classes, tuple(stored["input_shape"]))
+    x = image_input(tuple(stored["input_shape"]))
+
+    def diagnose(model: Any) -> None:
+        resnet_problems(model, num_classes)
+        problem = _block_class_problem(model)
+        if problem:
+            fail("resnet_block_wrong", detail=problem)
+
+    for mode in MODES:
+        output = run_with_reference_weights(model, "ResNet", stored["layers"], x, MODES[mode], WEIGHT_SEED["resnet"],
+                                            diagnose)
+        expected = array(stored["output"][mode])
+        if output.shape == expected.shape and np.allclose(output, expected, rtol=1e-3, atol=1e-4):
+            continue
+        diagnose(model)
+        if output.ndim == 2 and output.shape == expected.shape and not (
+                np.all(output >= 0) and np.allclose(output.sum(axis=1), 1, atol=1e-3)):
+            mistakes = _mistakes(stored, mode)
+            if "mistake_no_softmax" in mistakes and np.allclose(output, mistakes["mistake_no_softmax"], rtol=1e-3,
+                                                                atol=1e-4):
+                fail("mistake_no_softmax")
+            fail("rows_not_probabilities", total=float(output[0].sum()), low=float(output.min()))
+        expect_close(f"ResNet({num_classes}), {message('mode_' + mode)}", output, expected, _mistakes(stored, mode))
+
+
+__all__ = [
+    "CheckFailed",
+    "language",
+    "ResidualBlock_shape_params",
+    "ResidualBlock_forward_inference",
+    "ResidualBlock_forward_training",
+    "ResNet_layers",
+    "ResNet_shape_params",
+    "ResNet_forward",
+]
+
+install_ipython_display()
+fast_mode.activate_if_grading()
