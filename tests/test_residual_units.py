@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import linecache
 import socket
 import subprocess
 import sys
@@ -37,8 +38,11 @@ def edited(cls: type, old: str, new: str, **names: Any) -> type:
     """The reference class with ``old`` replaced by ``new`` in its source (``names`` added to its globals)."""
     source = textwrap.dedent(inspect.getsource(cls))
     assert old in source, old
+    source = source.replace(old, new)
+    filename = f"<edited {cls.__name__} {len(linecache.cache)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)  # like a notebook cell
     namespace = {**vars(sys.modules[cls.__module__]), **names}
-    exec(source.replace(old, new), namespace)  # noqa: S102
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     return namespace[cls.__name__]
 
 
@@ -68,7 +72,7 @@ def test_stored_values_describe_the_seed_architecture() -> None:
     block = values["block"]
     assert [case["params"] for case in block["shape_cases"]] == [2 * (9 * 16 + 4) + 2 * 16, 2 * (25 * 36 + 6) + 2 * 24]
     assert [r["class"] for r in block["forward"]["layers"]] == [
-        "Conv2D", "BatchNormalization", "Conv2D", "BatchNormalization", "Activation", "Add"]
+        "Conv2D", "BatchNormalization", "Activation", "Conv2D", "BatchNormalization", "Add"]  # in call order
     resnet = values["resnet"]
     assert resnet["shape_cases"][0] == {"num_classes": 10, "input_shape": [2, 28, 28, 1], "output_shape": [2, 10],
                                         "params": 152_842}
@@ -175,7 +179,8 @@ def test_mistakes_in_russian(monkeypatch: pytest.MonkeyPatch) -> None:
         "ResidualBlock_forward_inference", edited(reference.ResidualBlock, *RELU_BEFORE_ADD))
     assert "не хватает пакетной нормализации" in failure(
         "ResidualBlock_shape_params", edited(reference.ResidualBlock, "        x = self.bn1(x)\n", ""))
-    assert "неверный размер ядра" in failure("ResNet_layers", edited(reference.ResNet, "Conv2D(64, 7,", "Conv2D(64, 5,"))
+    assert "неверный размер ядра" in failure("ResNet_layers",
+                                             edited(reference.ResNet, "Conv2D(64, 7,", "Conv2D(64, 5,"))
     assert "Неверный пулинг" in failure(
         "ResNet_layers", edited(reference.ResNet, "MaxPool2D((3, 3))", "keras.layers.AveragePooling2D((3, 3))",
                                 keras=keras))
@@ -259,11 +264,19 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
     """Neither offline switch is set, and Keras has no MNIST cached."""
     monkeypatch.delenv(datasets.OFFLINE_ENV, raising=False)
     monkeypatch.delenv(datasets.GRADING_ENV, raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(datasets, "_keras_has_mnist", lambda: False)
+
+
+def test_keras_cache_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    found = datasets._keras_has_mnist()
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist.npz").write_bytes(b"")
+    assert datasets._keras_has_mnist() and (not found or Path("/tmp/.keras/datasets/mnist.npz").is_file())
 
 
 def _assert_keras_layout(loaded: Any) -> None:
@@ -344,7 +357,8 @@ def test_real_mnist_is_used_when_keras_delivers_it(monkeypatch: pytest.MonkeyPat
             (np.zeros((2, 28, 28), np.uint8), np.arange(2, dtype=np.uint8)))
     monkeypatch.setattr(datasets, "_reachable", lambda *args, **kwargs: True)
     monkeypatch.setattr(tf.keras.datasets.mnist, "load_data", lambda *args, **kwargs: fake)
-    assert datasets.load_mnist() is fake
+    (x_train, y_train), (x_test, y_test) = datasets.load_mnist()
+    assert x_train is fake[0][0] and y_train is fake[0][1] and x_test is fake[1][0] and y_test is fake[1][1]
     assert capsys.readouterr().out.strip() == "MNIST: 6 training and 2 test images of 28×28 pixels."
 
 
@@ -352,7 +366,8 @@ def test_probe_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     def hang(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(5)
+        time.sleep(3)
+        raise OSError("timed out")
 
     monkeypatch.setattr(socket, "create_connection", hang)
     start = time.monotonic()
@@ -368,3 +383,17 @@ def test_loader_runs_without_scikit_learn() -> None:
                          env={"PATH": "/usr/bin:/bin", "RESNET_COURSE_OFFLINE": "1", "HOME": str(Path.home())})
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("(1540, 28, 28) False")
+
+
+def test_softmax_as_a_separate_layer_is_accepted() -> None:
+    class Separate(reference.ResNet):
+        def __init__(self, num_classes: int) -> None:
+            super().__init__(num_classes)
+            self.classifier = keras.layers.Dense(num_classes)
+            self.softmax = keras.layers.Activation("softmax")
+
+        def call(self, inputs: Any) -> Any:
+            return self.softmax(super().call(inputs))
+
+    for name in RESNET_CHECKS:
+        getattr(check, name)(Separate)

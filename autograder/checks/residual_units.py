@@ -13,6 +13,7 @@ the problem.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,9 @@ def image_input(shape: tuple[int, ...]) -> np.ndarray:
 
 # --- the layers a model really uses ---------------------------------------------------------------
 
+# model -> every layer called during its last recorded forward pass, in call order
+_CALLS: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
 
 def children(layer: Any) -> list[Any]:
     """The sublayers of a layer, in the order they were assigned in ``__init__``."""
@@ -78,15 +82,73 @@ def is_composite(layer: Any) -> bool:
     return isinstance(layer, keras.Model) or bool(children(layer))
 
 
+def _descendants(layer: Any) -> set[int]:
+    found: set[int] = set()
+    for child in children(layer):
+        found.add(id(child))
+        found |= _descendants(child)
+    return found
+
+
+def forward(model: Any, name: str, x: np.ndarray, training: bool) -> Any:
+    """Call the learner's ``model`` on ``x`` and remember which of its layers ``call`` used, in order.
+
+    Keras builds a layer without weights (an activation, a pooling layer) as soon as it is created, so
+    only the calls themselves tell which layers ``call`` really uses, and in which order; they are
+    recorded by wrapping ``Layer.__call__`` for the duration of this one call.
+    """
+    import keras
+
+    calls: list[Any] = []
+    original = keras.layers.Layer.__call__
+
+    def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(self)
+        return original(self, *args, **kwargs)
+
+    keras.layers.Layer.__call__ = recorded
+    try:
+        return call_student(model, name, x, training=training)
+    finally:
+        keras.layers.Layer.__call__ = original
+        _CALLS[model] = [layer for layer in calls if layer is not model]
+
+
+def used(layer: Any) -> list[Any] | None:
+    """The layers inside ``layer`` that the last recorded forward pass called, in call order, each once."""
+    for top, calls in list(_CALLS.items()):
+        if top is layer or id(layer) in _descendants(top):
+            inside, seen, order = _descendants(layer), set(), []
+            for called in calls:
+                if id(called) in inside and id(called) not in seen:
+                    seen.add(id(called))
+                    order.append(called)
+            return order
+    return None
+
+
 def leaves(model: Any) -> list[Any]:
-    """The plain layers that ``call`` used (they are built), nested models flattened in place."""
-    found = []
+    """The plain layers that ``call`` used, in the order it used them, nested models flattened in place."""
+    calls = used(model)
+    if calls is not None:
+        return [layer for layer in calls if not is_composite(layer)]
+    found = []  # never recorded: every built layer, in the order of ``__init__``
     for child in children(model):
         if is_composite(child):
             found.extend(leaves(child))
         elif getattr(child, "built", False):
             found.append(child)
     return found
+
+
+def used_children(model: Any) -> list[Any]:
+    """The direct sublayers of ``model`` that its ``call`` used, in call order."""
+    calls = used(model)
+    mine = children(model)
+    if calls is None:
+        return [layer for layer in mine if getattr(layer, "built", False)]
+    ids = {id(layer) for layer in mine}
+    return [layer for layer in calls if id(layer) in ids]
 
 
 def _plain(value: Any) -> Any:
@@ -173,7 +235,7 @@ def run_with_reference_weights(model: Any, name: str, expected: list[dict[str, A
         diagnose(model)
         fail("weights_mismatch", where=name, expected=_describe(expected), found=_describe(rows(model)))
     load_reference_weights(pairs, seed)
-    return to_array(call_student(model, name, x, training=training))
+    return to_array(forward(model, name, x, training))
 
 
 # --- building the learner's model --------------------------------------------------------------------
@@ -188,13 +250,13 @@ def make(cls: Any, name: str, *args: Any) -> Any:
     return model
 
 
-def run(model: Any, name: str, x: np.ndarray, training: bool, diagnose: Callable[[Any], None]) -> np.ndarray:
-    """Call the learner's model; if that fails, let the layers built so far explain why, if they can."""
+def run(model: Any, name: str, x: np.ndarray, training: bool, diagnose: Callable[..., None]) -> np.ndarray:
+    """Call the learner's model; if that fails, let the layers it reached explain why, if they can
+    (a convolution with 'valid' padding, say, makes the addition fail further on)."""
     try:
-        return to_array(call_student(model, name, x, training=training))
+        return to_array(forward(model, name, x, training))
     except CheckFailed:
-        if any(layer.weights for layer in leaves(model)):  # a stub builds nothing: its own message is best
-            diagnose(model)
+        diagnose(model, complete=False)
         raise
 
 
@@ -222,17 +284,21 @@ def _of(layers: list[Any], kind: str) -> list[Any]:
     return [layer for layer in layers if type(layer).__name__ == kind]
 
 
-def block_problems(block: Any, filters: int, kernel_size: int) -> None:
-    """Fail with the first structural problem of a residual block, if it has one."""
+def block_problems(block: Any, filters: int, kernel_size: int, complete: bool = True) -> None:
+    """Fail with the first structural problem of a residual block, if it has one.
+
+    ``complete=False``: the forward pass stopped with an error, so only the layers it reached are
+    judged (their settings), not what is missing.
+    """
     where = message("where_block", filters=filters, kernel_size=kernel_size)
-    used = leaves(block)
+    called = leaves(block)
     hint = message("hint_block_conv")
-    convs = _of(used, "Conv2D")
+    convs = _of(called, "Conv2D")
     _conv_problems(convs, where, filters, kernel_size, hint)
-    if len(convs) != 2:
+    norms = _of(called, "BatchNormalization")
+    if len(convs) > 2 or (complete and len(convs) < 2):
         fail("layer_count_class", where=where, found=len(convs), cls="Conv2D", expected=2, hint=hint)
-    norms = _of(used, "BatchNormalization")
-    if len(norms) < 2:
+    if complete and len(norms) < 2:
         fail("mistake_missing_bn", where=where, found=len(norms), expected=2)
     if len(norms) > 2:
         fail("layer_count_class", where=where, found=len(norms), cls="BatchNormalization", expected=2, hint="")
@@ -242,46 +308,54 @@ def _pooling(layers: list[Any]) -> list[str]:
     return [type(layer).__name__ for layer in layers if "Pool" in type(layer).__name__]
 
 
-def resnet_problems(model: Any, num_classes: int) -> None:
-    """Fail with the first structural problem of the ResNet, if it has one (its blocks included)."""
+def resnet_problems(model: Any, num_classes: int, complete: bool = True) -> None:
+    """Fail with the first structural problem of the ResNet, if it has one (its blocks included).
+
+    ``complete=False``: the forward pass stopped with an error; only the layers it reached are judged.
+    """
     where = message("where_resnet", num_classes=num_classes)
-    top = children(model)
-    used = [layer for layer in top if not is_composite(layer) and getattr(layer, "built", False)]
+    top = used_children(model)
+    plain = [layer for layer in top if not is_composite(layer)]
     hint = message("hint_stem_conv")
-    convs = _of(used, "Conv2D")
+    convs = _of(plain, "Conv2D")
     _conv_problems(convs, where, 64, 7, hint)
-    if len(convs) != 1:
+    if len(convs) > 1 or (complete and not convs):
         fail("layer_count_class", where=where, found=len(convs), cls="Conv2D", expected=1, hint=hint)
-    if not _of(used, "BatchNormalization"):
+    if complete and not _of(plain, "BatchNormalization"):
         fail("mistake_missing_bn", where=where, found=0, expected=1)
     expected_pooling = ["MaxPooling2D", "GlobalAveragePooling2D"]
-    pooling = _pooling(used)
-    if not pooling or pooling[0] != "MaxPooling2D":
+    pooling = _pooling(plain)
+    if (pooling or complete) and (not pooling or pooling[0] != "MaxPooling2D"):
         fail("mistake_wrong_pooling", expected=expected_pooling, found=pooling or "—")
-    pool_size = _tuple(row(_of(used, "MaxPooling2D")[0])["config"]["pool_size"])
-    if pool_size != (3, 3):
-        fail("pool_size", expected=(3, 3), found=pool_size)
+    if pooling:
+        pool_size = _tuple(row(_of(plain, "MaxPooling2D")[0])["config"]["pool_size"])
+        if pool_size != (3, 3):
+            fail("pool_size", expected=(3, 3), found=pool_size)
 
-    blocks = [layer for layer in top if is_composite(layer) and (layer.built or leaves(layer))]
+    blocks = [layer for layer in top if is_composite(layer)]
     for block in blocks:
         try:
-            block_problems(block, 64, 3)
+            block_problems(block, 64, 3, complete)
         except CheckFailed as failure:
             fail("resnet_block_wrong", detail=str(failure))
-    if len(blocks) != 2:
+    if len(blocks) > 2 or (complete and len(blocks) < 2):
         fail("resnet_block_count", found=len(blocks), expected=2)
 
-    if pooling != expected_pooling:
+    if (complete or len(pooling) > 1) and pooling != expected_pooling:
         fail("mistake_wrong_pooling", expected=expected_pooling, found=pooling)
     head = message("where_resnet_head", num_classes=num_classes)
-    dense = _of(used, "Dense")
-    if len(dense) != 1:
+    dense = _of(plain, "Dense")
+    if len(dense) > 1 or (complete and not dense):
         fail("layer_count_class", where=head, found=len(dense), cls="Dense", expected=1, hint="")
-    config = row(dense[0])["config"]
-    if config["units"] != num_classes:
-        fail("dense_units", where=head, expected=num_classes, found=config["units"])
-    if config["activation"] != "softmax":
-        fail("dense_activation", where=head, found=config["activation"])
+    if dense:
+        config = row(dense[0])["config"]
+        if config["units"] != num_classes:
+            fail("dense_units", where=head, expected=num_classes, found=config["units"])
+        after = plain[plain.index(dense[0]) + 1 :]
+        softmax_after = any(type(layer).__name__ == "Softmax" or layer.get_config().get("activation") == "softmax"
+                            for layer in after)
+        if config["activation"] != "softmax" and not softmax_after:
+            fail("dense_activation", where=head, found=config["activation"])
 
 
 # --- residual block -------------------------------------------------------------------------------
@@ -299,8 +373,8 @@ def block_forward(ResidualBlock: Any, mode: str) -> None:
     name = "ResidualBlock"
     block = make(ResidualBlock, name, filters, kernel_size)
 
-    def diagnose(model: Any) -> None:
-        block_problems(model, filters, kernel_size)
+    def diagnose(model: Any, complete: bool = True) -> None:
+        block_problems(model, filters, kernel_size, complete)
 
     run(block, name, x, False, diagnose)  # builds the layers
     output = run_with_reference_weights(block, name, stored["layers"], x, MODES[mode], WEIGHT_SEED["block"],
@@ -320,8 +394,8 @@ def ResidualBlock_shape_params(ResidualBlock: Any) -> None:
         filters, kernel_size = case["filters"], case["kernel_size"]
         block = make(ResidualBlock, "ResidualBlock", filters, kernel_size)
 
-        def diagnose(model: Any, filters: int = filters, kernel_size: int = kernel_size) -> None:
-            block_problems(model, filters, kernel_size)
+        def diagnose(model: Any, complete: bool = True, filters: int = filters, kernel_size: int = kernel_size) -> None:
+            block_problems(model, filters, kernel_size, complete)
 
         output = run(block, "ResidualBlock", block_input(tuple(case["input_shape"])), False, diagnose)
         diagnose(block)
@@ -331,7 +405,8 @@ def ResidualBlock_shape_params(ResidualBlock: Any) -> None:
             fail("param_total", expected=case["params"], found=found)
 
 
-@check({"en": "ResidualBlock, training=False (inference mode)", "ru": "ResidualBlock, training=False (режим предсказания)"})
+@check({"en": "ResidualBlock, training=False (inference mode)",
+        "ru": "ResidualBlock, training=False (режим предсказания)"})
 def ResidualBlock_forward_inference(ResidualBlock: Any) -> None:
     block_forward(ResidualBlock, "inference")
 
@@ -346,7 +421,8 @@ def ResidualBlock_forward_training(ResidualBlock: Any) -> None:
 
 def _build_resnet(ResNet: Any, num_classes: int, input_shape: tuple[int, ...]) -> tuple[Any, np.ndarray]:
     model = make(ResNet, "ResNet", num_classes)
-    output = run(model, "ResNet", image_input(input_shape), False, lambda m: resnet_problems(m, num_classes))
+    output = run(model, "ResNet", image_input(input_shape), False,
+                 lambda m, complete=True: resnet_problems(m, num_classes, complete))
     return model, output
 
 
@@ -374,7 +450,7 @@ def ResNet_shape_params(ResNet: Any) -> None:
 
 def _block_class_problem(model: Any) -> str | None:
     """If the residual blocks inside the learner's ResNet do not behave like the reference block: why."""
-    blocks = [layer for layer in children(model) if is_composite(layer)]
+    blocks = [layer for layer in used_children(model) if is_composite(layer)]
     if not blocks:
         return None
     try:

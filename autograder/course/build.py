@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import REPO, LANGS, CourseError, lessons
+from autograder.course import LANGS, REPO, CourseError, lessons
 from autograder.i18n import LANG_FILE
 
 COURSE_ID = "resnet-course"
@@ -64,7 +64,7 @@ c.LimitOutput.max_traceback = 60
 # TensorFlow's C++ log lines go to stderr, and nbgrader scores a grade cell with stderr 0.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
-    r"(^|\\n)([IWEF]\\d{{4}} \\d\\d:\\d\\d:\\d\\d\\.\\d+ +\\d+ \\S+:\\d+\\]"
+    r"(^|\\n)([IWEF]\\d{{4}} [\\d:.]+ +\\d+ \\S+:\\d+\\]"
     r"|WARNING: All log messages before absl|(WARNING|INFO|ERROR):(tensorflow|absl):)"
 )
 '''

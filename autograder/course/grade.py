@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from autograder.course.build import COURSE_ID, nbgrader, read_course
 from autograder.i18n import message
 
 NOTES = "grading_notes.json"
+STATS = "grading_stats.json"
 
 
 @dataclass
@@ -51,6 +53,13 @@ class Outcome:
     record_dir: Path | None = None
     failure: str = ""  # why grading crashed, if it did
     notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def stats(self) -> dict[str, float]:
+        """Wall time of the worker and the kernel's peak resident memory, for benchmarks."""
+        kernel = self.record_dir / "kernel.json" if self.record_dir else None
+        peak = json.loads(kernel.read_text())["peak_rss_bytes"] if kernel and kernel.exists() else 0
+        return {"seconds": round(self.seconds, 2), "peak_rss_bytes": peak}
 
 
 def find_submissions(root: Path, lessons: list[str]) -> list[Submission]:
@@ -73,14 +82,16 @@ def find_submissions(root: Path, lessons: list[str]) -> list[Submission]:
     return found
 
 
-def _worker_env(record_dir: Path, seed: int) -> dict[str, str]:
+def _worker_env(record_dir: Path, seed: int, threads: int) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # keep solutions out of reach
     env.update({hidden.RECORD_ENV: str(record_dir), hidden.SEED_ENV: str(seed), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    # Parallel kernels share the cores instead of each starting a thread per core.
+    env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(threads)})
     return env
 
 
 def _autograde(root: Path, snapshot: Path, scratch: Path, submission: Submission, seed: int,
-               memory_limit: int, timeout: int) -> Outcome:
+               memory_limit: int, timeout: int, threads: int) -> Outcome:
     """Autograde one submission in its own folder; runs in a worker thread (and its own processes)."""
     outcome = Outcome(submission)
     workdir = scratch / f"{submission.student}--{submission.lesson}"
@@ -96,10 +107,11 @@ def _autograde(root: Path, snapshot: Path, scratch: Path, submission: Submission
         f"c.CourseDirectory.root = {str(workdir)!r}\nc.RobustExecute.memory_limit = {memory_limit}\n",
         encoding="utf-8")
     outcome.workdir, outcome.record_dir = workdir, record_dir
+    start = time.perf_counter()
     try:
         run = subprocess.run(
             [sys.executable, "-m", "nbgrader", "autograde", submission.lesson, "--student", submission.student,
-             "--force"], cwd=workdir, env=_worker_env(record_dir, seed), capture_output=True, text=True,
+             "--force"], cwd=workdir, env=_worker_env(record_dir, seed, threads), capture_output=True, text=True,
             timeout=timeout)
         autograded = workdir / "autograded" / submission.student / submission.lesson
         if run.returncode != 0 or not autograded.is_dir():
@@ -107,6 +119,7 @@ def _autograde(root: Path, snapshot: Path, scratch: Path, submission: Submission
             outcome.failure = lines[-1].strip() if lines else f"nbgrader exited with {run.returncode}"
     except subprocess.TimeoutExpired:
         outcome.failure = f"grading took longer than {timeout} s"
+    outcome.seconds = time.perf_counter() - start
     return outcome
 
 
@@ -204,6 +217,7 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
     notes_path = root / NOTES
     notes: dict[str, list[str]] = json.loads(notes_path.read_text(encoding="utf-8")) if notes_path.exists() else {}
     seed = secrets.randbelow(2**31)
+    stats: dict[str, dict[str, float]] = {}
     db_url = f"sqlite:///{root / 'gradebook.db'}"
     with Gradebook(db_url, COURSE_ID) as gb:
         for submission in submissions:
@@ -223,7 +237,8 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
                 print(f"{submission.student}/{submission.lesson}: {submission.problem}", file=sys.stderr)
                 bar.update()
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_autograde, root, snapshot, scratch, s, seed, memory_limit, timeout)
+            threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+            futures = [pool.submit(_autograde, root, snapshot, scratch, s, seed, memory_limit, timeout, threads)
                        for s in gradable]
             for future in as_completed(futures):
                 outcome = future.result()
@@ -239,7 +254,9 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
                     _verify_hidden(gb, outcome, seed, course["language"])
                     outcome.notes.extend(_kernel_deaths(root, submission))
                 notes[key] = outcome.notes
+                stats[key] = outcome.stats()
                 bar.update()
+    (root / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     for lesson in sorted({s.lesson for s in submissions}):
         if (root / "autograded").is_dir() and any((root / "autograded").glob(f"*/{lesson}")):

@@ -4,7 +4,8 @@
 before the death keep their outputs (and so their grades), the cell that was running gets
 an error saying why the kernel died, and every later grade cell gets an error too — an
 unexecuted grade cell would otherwise count as passed. A watchdog kills a kernel that uses
-more memory than ``memory_limit`` before the machine's own out-of-memory killer picks a victim.
+more memory than ``memory_limit`` before the machine's own out-of-memory killer picks a victim,
+and notes the kernel's peak resident memory for the grading report.
 
 ``LimitOutputSize`` cuts outputs that are too long by characters (nbgrader's ``LimitOutput``
 counts lines, so one enormous line slips through).
@@ -12,6 +13,7 @@ counts lines, so one enormous line slips through).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -48,6 +50,8 @@ class RobustExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, *args: Any, **kwargs: Any) -> Any:
         self._running_index = -1
         self._memory_killed = False
+        self._watchdog = None
+        self.peak_rss = 0
         self._watchdog_stop = threading.Event()
         try:
             return super().preprocess(nb, resources, *args, **kwargs)
@@ -56,16 +60,24 @@ class RobustExecute(Execute):
             return nb, resources
         finally:
             self._watchdog_stop.set()
+            self._save_peak_memory()
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         self._running_index = index
-        if self.memory_limit and not getattr(self, "_watchdog", None):
+        if not getattr(self, "_watchdog", None):
             self._start_watchdog()
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self._death_reason = self._reason()  # read the exit status before the kernel is cleaned up
             raise
+
+    def _save_peak_memory(self) -> None:
+        """Leave the kernel's peak resident memory where the grader collects the hidden-test recordings."""
+        folder = os.environ.get("AUTOGRADER_RECORD_DIR")
+        if folder and os.path.isdir(folder):
+            with open(os.path.join(folder, "kernel.json"), "w", encoding="utf-8") as file:
+                json.dump({"peak_rss_bytes": self.peak_rss}, file)
 
     def _kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)
@@ -79,7 +91,9 @@ class RobustExecute(Execute):
 
         def watch() -> None:
             while not self._watchdog_stop.wait(0.2):
-                if _rss_bytes(pid) > self.memory_limit:
+                rss = _rss_bytes(pid)
+                self.peak_rss = max(self.peak_rss, rss)
+                if self.memory_limit and rss > self.memory_limit:
                     self._memory_killed = True
                     try:
                         os.kill(pid, signal.SIGKILL)
