@@ -49,9 +49,9 @@ def submissions(release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNo
                   "except ModuleNotFoundError:\n    print('NO SOLUTIONS HERE')")
     # TensorFlow-style log lines on stderr from inside the checked function, both native and Python-level
     block = robust.cells[_cell(robust, "identity_block")]
-    block.source = block.source.replace("    F1, F2, F3 = filters", "    import os, sys\n"
-                                        f"    os.write(2, b'{TF_LOG}')\n    sys.stderr.write('WARNING:tensorflow:retracing\\n')\n"
-                                        "    F1, F2, F3 = filters")
+    noise = (f"    import os, sys\n    os.write(2, b'{TF_LOG}')\n"
+             "    sys.stderr.write('WARNING:tensorflow:retracing\\n')\n")
+    block.source = block.source.replace("    F1, F2, F3 = filters", noise + "    F1, F2, F3 = filters")
     _answer(robust, "identity_block_training_true", "print('All tests passed')")  # edited grade cell
     del robust.cells[_cell(robust, "convolutional_block_training_true")]  # deleted grade cell
 
