@@ -375,6 +375,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "hidden test on unseen inputs failed: {reason}",
         "ru": "скрытый тест на новых входных данных не пройден: {reason}",
     },
+    "hidden_unusable": {
+        "en": "the recording has no usable '{key}' ({error}).",
+        "ru": "в записи нет пригодного значения '{key}' ({error}).",
+    },
     # --- fast grading mode ---
     "fast_mode_fit": {
         "en": "[fast grading mode] training is shortened to {steps} steps of 1 epoch while grading.",

@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.refresh_bn:
                 refresh(model, X_train)
                 extra["refreshed_test_accuracy"] = round(model.evaluate(X_test, Y_test, verbose=0)[1], 4)
-            row = extra | {"epoch": epoch + 1, "seconds": round(seconds, 1), "train_accuracy": round(logs["accuracy"], 4),
-                   "test_accuracy": round(accuracy, 4), "test_loss": round(loss, 4)}
+            row = extra | {"epoch": epoch + 1, "seconds": round(seconds, 1),
+                           "train_accuracy": round(logs["accuracy"], 4), "test_accuracy": round(accuracy, 4),
+                           "test_loss": round(loss, 4)}
             history.append(row)
             print(json.dumps(row), flush=True)
 

@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def stream_text(cell: dict) -> str:
-    return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.get("output_type") == "stream")
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
 def epochs_from(fit_output: str) -> list[dict[str, float]]:
+    fit_output = re.sub(r"\x1b\[[0-9;]*m", "", fit_output)  # Keras colours its progress bar
     rows = []
     for chunk in re.split(r"Epoch \d+/\d+", fit_output)[1:]:
         last = chunk.replace("\r", "\n").strip().splitlines()[-1]

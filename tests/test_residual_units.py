@@ -23,7 +23,9 @@ from autograder.build import data as build_data
 from autograder.checks import CheckFailed
 from autograder.checks import residual_units as check
 from autograder.expected import load
-from solutions import residual_units as reference
+
+sys.path.insert(0, str(ROOT))  # `solutions` is deliberately not installed
+from solutions import residual_units as reference  # noqa: E402
 
 BLOCK_CHECKS = ("ResidualBlock_shape_params", "ResidualBlock_forward_inference", "ResidualBlock_forward_training")
 RESNET_CHECKS = ("ResNet_layers", "ResNet_shape_params", "ResNet_forward")
@@ -245,6 +247,208 @@ def test_language_for_the_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     assert check.language() == "en"
     monkeypatch.setenv("RESNET_COURSE_LANG", "ru")
     assert check.language() == "ru"
+
+
+# --- hidden tests: the learner's class on hyper-parameters and inputs never shown ------------------------
+
+GRADE_IDS = BLOCK_CHECKS + RESNET_CHECKS
+FORWARD_IDS = ("ResidualBlock_forward_inference", "ResidualBlock_forward_training", "ResNet_forward")
+SEED = 20240611
+
+
+@pytest.fixture
+def grading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Recording switched on, as nbgrader's kernel has it while the course is graded."""
+    from autograder.checks import hidden
+
+    monkeypatch.setenv(hidden.RECORD_ENV, str(tmp_path))
+    monkeypatch.setenv(hidden.SEED_ENV, str(SEED))
+    return tmp_path
+
+
+def reference_class(grade_id: str) -> type:
+    return reference.ResidualBlock if grade_id.startswith("ResidualBlock") else reference.ResNet
+
+
+def record(folder: Path, grade_id: str, cls: Any) -> dict[str, np.ndarray] | str:
+    from autograder.checks import hidden
+
+    check.record_hidden(grade_id, cls)
+    return hidden.recorded(folder, grade_id)
+
+
+def hidden_failure(folder: Path, grade_id: str, cls: Any) -> str:
+    """The grader's verdict on ``cls`` for ``grade_id``: the hidden test must fail."""
+    recorded = record(folder, grade_id, cls)
+    if isinstance(recorded, str):  # the learner's code failed while recording: the grader zeroes the cell
+        return recorded
+    with pytest.raises(CheckFailed) as info:
+        check.verify_hidden(grade_id, recorded, reference, SEED)
+    return str(info.value)
+
+
+def test_hidden_reference_passes_every_grade_cell(grading: Path) -> None:
+    for grade_id in GRADE_IDS:
+        recorded = record(grading, grade_id, reference_class(grade_id))
+        assert isinstance(recorded, dict), recorded
+        check.verify_hidden(grade_id, recorded, reference, SEED)
+    assert sorted(path.name for path in grading.iterdir()) == sorted(f"{grade_id}.npz" for grade_id in GRADE_IDS)
+    layers = record(grading, "ResNet_layers", reference.ResNet)["layers"]
+    assert list(layers[-2:]) == [f"Dense(units={check.hidden_case('ResNet_layers', SEED)['args'][0]})", "softmax"]
+    assert sum(text.startswith("block 2 / ") for text in layers) == 4
+
+
+def test_hidden_recording_is_the_same_in_another_process(grading: Path) -> None:
+    """The learner's kernel and the grader draw the same inputs and weights from the seed."""
+    from autograder.checks import hidden
+
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+            "from autograder.checks import residual_units as check\n"
+            "from solutions import residual_units as reference\n"
+            "for grade_id in sys.argv[2:]:\n"
+            "    check.record_hidden(grade_id, getattr(reference, grade_id.split('_')[0]))\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "TF_CPP_MIN_LOG_LEVEL": "2",
+           hidden.RECORD_ENV: str(grading), hidden.SEED_ENV: str(SEED)}
+    run = subprocess.run([sys.executable, "-c", code, str(ROOT), *GRADE_IDS], capture_output=True, text=True,
+                         cwd=grading, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for grade_id in GRADE_IDS:
+        recorded = hidden.recorded(grading, grade_id)
+        assert isinstance(recorded, dict), recorded
+        check.verify_hidden(grade_id, recorded, reference, SEED)
+        mine = check.hidden_outputs(grade_id, reference_class(grade_id), SEED)
+        for key, value in mine.items():
+            if value.dtype.kind == "f":
+                np.testing.assert_allclose(recorded[key], value, rtol=1e-5, atol=1e-6)
+            else:
+                np.testing.assert_array_equal(recorded[key], value)
+
+
+def test_hidden_cases_are_never_the_public_ones() -> None:
+    values = load("residual_units")
+    public_blocks = {(c["filters"], c["kernel_size"]) for c in values["block"]["shape_cases"]}
+    public_classes = {c["num_classes"] for c in values["resnet"]["shape_cases"]} | {7}
+    seen = set()
+    for seed in range(40):
+        for grade_id in GRADE_IDS:
+            case = check.hidden_case(grade_id, seed)
+            x = case["x"]
+            if grade_id.startswith("ResidualBlock"):
+                filters, kernel_size = case["args"]
+                assert filters not in (4, 6) and (filters, kernel_size) not in public_blocks
+                assert 2 <= filters <= 8 and kernel_size in (1, 3, 5) and x.shape[-1] == filters
+            else:
+                assert case["args"][0] not in public_classes and 3 <= case["args"][0] <= 12
+                assert x.shape[-1] == 1 and all(20 <= d <= 32 for d in x.shape[1:3])
+            seen.add((grade_id, case["args"], x.shape))
+            np.testing.assert_array_equal(x, check.hidden_case(grade_id, seed)["x"])  # deterministic
+    assert len(seen) > 150  # the seed really changes the case
+
+
+def test_hidden_weight_tables_follow_the_public_ones() -> None:
+    """The hidden case loads weights by the same convention as the public checks (same kinds, order, shapes)."""
+    stored = load("residual_units")
+
+    def with_weights(table: list[dict[str, Any]]) -> list[tuple[str, list[list[int]]]]:
+        return [(r["class"], r["shapes"]) for r in table if r["shapes"]]
+
+    forward = stored["block"]["forward"]
+    assert with_weights(forward["layers"]) == with_weights(check.block_rows(forward["filters"], forward["kernel_size"],
+                                                                            forward["input_shape"][-1]))
+    forward = stored["resnet"]["forward"]
+    assert with_weights(forward["layers"]) == with_weights(check.resnet_rows(forward["num_classes"]))
+
+
+@pytest.mark.parametrize("mistake", check.BLOCK_MISTAKES)
+def test_hidden_tests_catch_a_wrong_block(grading: Path, mistake: str) -> None:
+    from autograder.build.mutations import class_variant
+
+    wrong = class_variant(reference.ResidualBlock, mistake)
+    recorded = record(grading, "ResidualBlock_shape_params", wrong)
+    check.verify_hidden("ResidualBlock_shape_params", recorded, reference, SEED)  # the layers are right
+    for grade_id in ("ResidualBlock_forward_inference", "ResidualBlock_forward_training"):
+        assert "values differ from the expected ones" in hidden_failure(grading, grade_id, wrong)
+
+
+def test_hidden_tests_catch_a_wrong_resnet(grading: Path) -> None:
+    from autograder.build.mutations import class_variant
+
+    no_relu = class_variant(reference.ResNet, "mistake_stem_no_relu")
+    for grade_id in ("ResNet_layers", "ResNet_shape_params"):
+        check.verify_hidden(grade_id, record(grading, grade_id, no_relu), reference, SEED)
+    assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", no_relu)
+
+    no_softmax = class_variant(reference.ResNet, "mistake_no_softmax")
+    assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", no_softmax)
+    assert "The model has 13 layers, the reference has 14" in hidden_failure(grading, "ResNet_layers", no_softmax)
+
+    block = edited(reference.ResidualBlock, *NO_SKIP)
+    with_wrong_block = edited(reference.ResNet, "x = self.id1a(x)", "x = self.id1a(x)", ResidualBlock=block)
+    assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", with_wrong_block)
+
+    twice = edited(reference.ResNet, "x = self.id1b(x)", "x = self.id1a(x)")
+    assert "The model has 10 layers, the reference has 14" in hidden_failure(grading, "ResNet_layers", twice)
+
+
+def test_hidden_tests_catch_hard_coded_outputs(grading: Path) -> None:
+    """A class that returns the public case's expected outputs passes the public checks, not the hidden ones."""
+    import tensorflow as tf
+
+    stored = load("residual_units")
+
+    class BlockCheater(reference.ResidualBlock):
+        def call(self, input_tensor: Any, training: Any = None) -> Any:
+            super().call(input_tensor)  # every layer is used, so the public checks can load their weights
+            return tf.constant(stored["block"]["forward"]["output"]["training" if training else "inference"])
+
+    class ResNetCheater(reference.ResNet):
+        def call(self, inputs: Any, training: Any = None) -> Any:
+            super().call(inputs)
+            return tf.constant(stored["resnet"]["forward"]["output"]["training" if training else "inference"])
+
+    check.ResidualBlock_forward_inference(BlockCheater)
+    check.ResidualBlock_forward_training(BlockCheater)
+    check.ResNet_forward(ResNetCheater)
+    for grade_id in ("ResidualBlock_forward_inference", "ResidualBlock_forward_training"):
+        assert "Output shape: expected" in hidden_failure(grading, grade_id, BlockCheater)
+    assert "Output shape: expected" in hidden_failure(grading, "ResNet_forward", ResNetCheater)
+
+    seven = edited(reference.ResNet, "Dense(num_classes,", "Dense(7,")  # hard-coded for the public case
+    check.ResNet_layers(seven)
+    assert "expected a Dense(units=" in hidden_failure(grading, "ResNet_layers", seven)
+    assert "Output shape: expected" in hidden_failure(grading, "ResNet_shape_params", seven)
+
+
+def test_hidden_failures_in_russian(grading: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESNET_COURSE_LANG", "ru")
+    wrong = edited(reference.ResidualBlock, *NO_SKIP)
+    text = hidden_failure(grading, "ResidualBlock_forward_training", wrong)
+    assert "значений отличаются от ожидаемых" in text and "ResidualBlock, training=True" in text
+
+
+def test_missing_failed_or_unusable_recordings(grading: Path) -> None:
+    from autograder.checks import hidden
+
+    assert isinstance(hidden.recorded(grading, "ResNet_forward"), str)  # nothing recorded: the grader zeroes it
+
+    broken = edited(reference.ResidualBlock, "x = self.bn1(x)", "x = self.bn3(x)")
+    recorded = record(grading, "ResidualBlock_forward_inference", broken)
+    assert isinstance(recorded, str) and "raised AttributeError" in recorded
+
+    with pytest.raises(CheckFailed, match="no usable 'training'"):
+        check.verify_hidden("ResidualBlock_forward_training", {"inference": np.zeros(3)}, reference, SEED)
+    with pytest.raises(CheckFailed, match="no usable 'params'"):
+        check.verify_hidden("ResNet_shape_params", {"output_shape": np.array([2, 3]), "params": np.array("many")},
+                            reference, SEED)
+
+
+def test_recording_does_nothing_outside_grading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from autograder.checks import hidden
+
+    monkeypatch.delenv(hidden.RECORD_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    check.record_hidden("ResNet_forward", reference.ResNet)
+    assert not list(tmp_path.iterdir())
 
 
 # --- MNIST and its offline stand-in ------------------------------------------------------------------

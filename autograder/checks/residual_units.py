@@ -13,6 +13,7 @@ the problem.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -490,6 +491,167 @@ def ResNet_forward(ResNet: Any) -> None:
                 fail("mistake_no_softmax")
             fail("rows_not_probabilities", total=float(output[0].sum()), low=float(output.min()))
         expect_close(f"ResNet({num_classes}), {message('mode_' + mode)}", output, expected, _mistakes(stored, mode))
+
+
+
+# --- hidden tests (course grading only) ------------------------------------------------------------
+#
+# Each grade cell of the course notebook ends with ``check.record_hidden('<grade_id>', <class>)``.
+# While nbgrader grades, it builds the learner's class with hyper-parameters drawn from the secret
+# seed (never the public ones), loads the same seeded weights as the reference would hold, and saves
+# the outputs; the grader recomputes them with the reference class and compares (``verify_hidden``).
+
+# Hyper-parameters the learner never sees in a public check.
+HIDDEN_BLOCK_FILTERS = (2, 3, 5, 7, 8)  # not 4 or 6
+HIDDEN_KERNEL_SIZES = (1, 3, 5)
+HIDDEN_NUM_CLASSES = (3, 4, 5, 6, 8, 9, 11, 12)  # not 7 or 10
+HIDDEN_FORWARD = {"ResidualBlock_forward_inference": "inference", "ResidualBlock_forward_training": "training"}
+
+
+def _hidden_rng(grade_id: str, seed: int) -> np.random.RandomState:
+    """The same numbers in the learner's kernel and in the grader (``zlib.crc32``, unlike ``hash``, is stable)."""
+    import zlib
+
+    return np.random.RandomState((int(seed) + zlib.crc32(grade_id.encode())) % 2**32)
+
+
+def block_rows(filters: int, kernel_size: int, channels: int) -> list[dict[str, Any]]:
+    """The reference block's layers with weights, in call order, for an input with ``channels`` channels."""
+    norm = {"class": "BatchNormalization", "shapes": [[filters]] * 4}
+    return [{"class": "Conv2D", "shapes": [[kernel_size, kernel_size, channels, filters], [filters]]}, norm,
+            {"class": "Conv2D", "shapes": [[kernel_size, kernel_size, filters, filters], [filters]]}, norm]
+
+
+def resnet_rows(num_classes: int, channels: int = 1) -> list[dict[str, Any]]:
+    """The reference ResNet's layers with weights, in call order (its two blocks flattened in place)."""
+    return ([{"class": "Conv2D", "shapes": [[7, 7, channels, 64], [64]]},
+             {"class": "BatchNormalization", "shapes": [[64]] * 4}]
+            + block_rows(64, 3, 64) * 2
+            + [{"class": "Dense", "shapes": [[64, num_classes], [num_classes]]}])
+
+
+def hidden_case(grade_id: str, seed: int) -> dict[str, Any]:
+    """The hidden hyper-parameters, input and weight seed of ``grade_id`` for ``seed``."""
+    rng = _hidden_rng(grade_id, seed)
+    weight_seed = int(rng.randint(100, 4_000_000))  # reference_weights seeds with weight_seed * 1000 + index
+    if grade_id.startswith("ResidualBlock"):
+        filters = int(rng.choice(HIDDEN_BLOCK_FILTERS))
+        kernel_size = int(rng.choice(HIDDEN_KERNEL_SIZES))
+        shape = (int(rng.randint(2, 5)), int(rng.randint(4, 10)), int(rng.randint(4, 10)), filters)
+        x = rng.uniform(-1.5, 1.5, shape).astype(np.float32)
+        return {"args": (filters, kernel_size), "x": x, "rows": block_rows(filters, kernel_size, filters),
+                "weight_seed": weight_seed}
+    num_classes = int(rng.choice(HIDDEN_NUM_CLASSES))
+    shape = (int(rng.randint(2, 4)), int(rng.randint(20, 33)), int(rng.randint(20, 33)), 1)
+    x = rng.uniform(0, 1, shape).astype(np.float32)
+    return {"args": (num_classes,), "x": x, "rows": resnet_rows(num_classes), "weight_seed": weight_seed}
+
+
+def _signature(layer: Any) -> list[str]:
+    """What the public checks judge of one plain layer, as text (activations and additions are judged by values)."""
+    kind = type(layer).__name__
+    config = layer.get_config()
+    if kind == "Conv2D":
+        settings = row(layer)["config"]
+        return [f"Conv2D(filters={settings['filters']}, kernel_size={_tuple(settings['kernel_size'])}, "
+                f"strides={_tuple(settings['strides'])}, padding={settings['padding']!r})"]
+    if kind == "BatchNormalization":
+        return [kind]
+    if "Pool" in kind:
+        pool_size = config.get("pool_size")
+        return [kind if pool_size is None else f"{kind}(pool_size={_tuple(_plain(pool_size))})"]
+    if kind == "Dense":
+        activation = config.get("activation")
+        extra = [] if activation == "linear" else ["softmax" if activation == "softmax" else f"activation={activation}"]
+        return [f"Dense(units={config.get('units')})", *extra]
+    if kind == "Softmax" or config.get("activation") == "softmax":
+        return ["softmax"]
+    return []
+
+
+def structure(model: Any, prefix: str = "") -> list[str]:
+    """The layers ``call`` used, in order, as text; a nested block's layers are marked with its number."""
+    found: list[str] = []
+    blocks = 0
+    for layer in used_children(model):
+        if is_composite(layer):
+            blocks += 1
+            found.extend(structure(layer, f"{prefix}block {blocks} / "))
+        else:
+            found.extend(prefix + text for text in _signature(layer))
+    return found
+
+
+def _with_hidden_weights(model: Any, name: str, case: dict[str, Any]) -> None:
+    pairs = align(model, case["rows"])
+    if pairs is None:
+        fail("weights_mismatch", where=name, expected=_describe(case["rows"]), found=_describe(rows(model)))
+    load_reference_weights(pairs, case["weight_seed"])
+
+
+def hidden_outputs(grade_id: str, cls: Any, seed: int) -> dict[str, np.ndarray]:
+    """What the learner's (or the reference) class produces on the hidden case of ``grade_id``."""
+    name = "ResidualBlock" if grade_id.startswith("ResidualBlock") else "ResNet"
+    case = hidden_case(grade_id, seed)
+    model = make(cls, name, *case["args"])
+    x = case["x"]
+    output = to_array(forward(model, name, x, False))  # builds the layers, records the ones in use
+    if grade_id.endswith("shape_params"):
+        return {"output_shape": np.array(output.shape, dtype=np.int64),
+                "params": np.array(int(model.count_params()), dtype=np.int64)}
+    if grade_id == "ResNet_layers":
+        return {"layers": np.array(structure(model), dtype=str)}
+    modes = [HIDDEN_FORWARD[grade_id]] if grade_id in HIDDEN_FORWARD else list(MODES)
+    _with_hidden_weights(model, name, case)
+    return {mode: to_array(forward(model, name, x, MODES[mode])) for mode in modes}
+
+
+def record_hidden(grade_id: str, cls: Any) -> None:
+    """Called by the hidden part of a grade cell while nbgrader grades; does nothing otherwise."""
+    from autograder.checks import hidden
+
+    hidden.record(grade_id, lambda seed: hidden_outputs(grade_id, cls, seed))
+
+
+@functools.lru_cache(maxsize=32)
+def _reference_outputs(grade_id: str, cls: Any, seed: int) -> dict[str, np.ndarray]:
+    """The reference's hidden outputs; the grader verifies every submission with the same seed, so once each."""
+    return hidden_outputs(grade_id, cls, seed)
+
+
+def _recorded(recorded: dict[str, np.ndarray], key: str, kind: type) -> np.ndarray:
+    try:
+        value = np.asarray(recorded[key])
+        return value.astype(np.float64) if kind is float else value.astype(kind)
+    except (KeyError, TypeError, ValueError) as error:
+        fail("hidden_unusable", key=key, error=f"{type(error).__name__}: {error}")
+    raise AssertionError("unreachable")
+
+
+def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any, seed: int) -> None:
+    """Compare what the kernel recorded with the reference, in the grader's process; raise CheckFailed."""
+    name = "ResidualBlock" if grade_id.startswith("ResidualBlock") else "ResNet"
+    want = _reference_outputs(grade_id, getattr(reference, name), seed)
+    if grade_id.endswith("shape_params"):
+        shape = tuple(int(d) for d in _recorded(recorded, "output_shape", int).ravel())
+        expected_shape = tuple(int(d) for d in want["output_shape"])
+        if shape != expected_shape:
+            fail("wrong_shape", expected=expected_shape, found=shape)
+        params = _recorded(recorded, "params", int)
+        if params.size != 1 or int(params.ravel()[0]) != int(want["params"]):
+            fail("param_total", expected=int(want["params"]),
+                 found=int(params.ravel()[0]) if params.size == 1 else -1)
+    elif grade_id == "ResNet_layers":
+        found, expected = [str(s) for s in _recorded(recorded, "layers", str).ravel()], [str(s) for s in want["layers"]]
+        for index, (good, got) in enumerate(zip(expected, found, strict=False)):
+            if good != got:
+                fail("layer_class", where=message("layer_where", index=index + 1, total=len(expected), stage=name),
+                     expected=good, found=got)
+        if len(found) != len(expected):
+            fail("layer_count", expected=len(expected), found=len(found))
+    else:
+        for mode, expected_output in want.items():
+            expect_close(f"{name}, {message('mode_' + mode)}", _recorded(recorded, mode, float), expected_output)
 
 
 __all__ = [
