@@ -387,7 +387,7 @@ def test_hidden_tests_catch_a_wrong_resnet(grading: Path) -> None:
     assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", with_wrong_block)
 
     twice = edited(reference.ResNet, "x = self.id1b(x)", "x = self.id1a(x)")
-    assert "The model has 10 layers, the reference has 14" in hidden_failure(grading, "ResNet_layers", twice)
+    assert "Layer 8 of 14 (ResNet): expected a block 2 / Conv2D" in hidden_failure(grading, "ResNet_layers", twice)
 
 
 def test_hidden_tests_catch_hard_coded_outputs(grading: Path) -> None:
