@@ -376,8 +376,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "скрытый тест на новых входных данных не пройден: {reason}",
     },
     "hidden_unusable": {
-        "en": "the recording has no usable '{key}' ({error}).",
-        "ru": "в записи нет пригодного значения '{key}' ({error}).",
+        "en": "the recording has no usable '{name}' ({error}).",
+        "ru": "в записи нет пригодного значения '{name}' ({error}).",
     },
     # --- fast grading mode ---
     "fast_mode_fit": {

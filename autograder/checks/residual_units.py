@@ -624,7 +624,7 @@ def _recorded(recorded: dict[str, np.ndarray], key: str, kind: type) -> np.ndarr
         value = np.asarray(recorded[key])
         return value.astype(np.float64) if kind is float else value.astype(kind)
     except (KeyError, TypeError, ValueError) as error:
-        fail("hidden_unusable", key=key, error=f"{type(error).__name__}: {error}")
+        fail("hidden_unusable", name=key, error=f"{type(error).__name__}: {error}")
     raise AssertionError("unreachable")
 
 

@@ -186,6 +186,10 @@ def _verify_hidden(gb: Gradebook, outcome: Outcome, seed: int, lang: str) -> Non
             except CheckFailed as failure:
                 grade.auto_score = 0
                 outcome.notes.append(f"{grade.name}: " + message("hidden_failed", lang, reason=failure))
+            except Exception as error:  # noqa: BLE001 - a tampered recording must not stop the batch
+                grade.auto_score = 0
+                reason = f"unusable recording ({type(error).__name__}: {error})"
+                outcome.notes.append(f"{grade.name}: " + message("hidden_failed", lang, reason=reason))
     gb.db.commit()
 
 
