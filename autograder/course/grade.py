@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from tqdm import tqdm
 
 from autograder.checks import CheckFailed, hidden
@@ -124,14 +124,9 @@ def _autograde(root: Path, snapshot: Path, scratch: Path, submission: Submission
 
 
 def _replace_submission(gb: Gradebook, lesson: str, student: str, timestamp: object = None) -> object:
+    """The student's submission row, created if new; callers then set every grade explicitly."""
     gb.update_or_create_student(student)
-    try:
-        gb.remove_submission(lesson, student)
-        gb.db.commit()
-        gb.db.expire_all()  # forget the removed rows before new ones take their place
-    except MissingEntry:
-        pass
-    return gb.add_submission(lesson, student, **({"timestamp": timestamp} if timestamp else {}))
+    return gb.update_or_create_submission(lesson, student, **({"timestamp": timestamp} if timestamp else {}))
 
 
 def _record_zero(gb: Gradebook, submission: Submission) -> None:
