@@ -381,8 +381,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- fast grading mode ---
     "fast_mode_fit": {
-        "en": "[fast grading mode] training is shortened to {steps} steps of 1 epoch while grading.",
-        "ru": "[быстрый режим проверки] при проверке обучение сокращено до {steps} шагов одной эпохи.",
+        "en": "[fast grading mode] while grading, training takes a single step on one small batch.",
+        "ru": "[быстрый режим проверки] при проверке обучение делает лишь один шаг на одном небольшом пакете.",
     },
 }
 
