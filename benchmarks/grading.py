@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     def worker(jobs: int, key: str) -> float:
-        return statistics.median(entry[key] for entry in stats[jobs].values())
+        return statistics.median(entry[key] for name, entry in stats[jobs].items() if not name.startswith("_"))
 
     result = {
         "command": "python benchmarks/grading.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -94,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         "throughput_ratio_jobs2_to_jobs1": round(end_to_end[1] / end_to_end[2], 2),
         "worker_seconds_median": {str(j): round(worker(j, "seconds"), 1) for j in stats},
         "worker_peak_rss_gib_median": {str(j): round(worker(j, "peak_rss_bytes") / 2**30, 2) for j in stats},
-        "worker_peak_rss_gib_max": {str(j): round(max(e["peak_rss_bytes"] for e in stats[j].values()) / 2**30, 2)
-                                    for j in stats},
+        "worker_peak_rss_gib_max": {str(j): round(max(e["peak_rss_bytes"] for n, e in stats[j].items()
+                                                      if not n.startswith("_")) / 2**30, 2) for j in stats},
+        "main_thread_seconds_per_submission_median": {str(j): worker(j, "main_thread_seconds") for j in stats},
+        "phases": {str(j): stats[j]["_phases"] for j in stats},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

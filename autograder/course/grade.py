@@ -215,6 +215,7 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
         raise CourseError(f"no submissions in {root / 'submitted'} (expected submitted/<student>/<lesson>/)")
     notes_path = root / NOTES
     notes: dict[str, list[str]] = json.loads(notes_path.read_text(encoding="utf-8")) if notes_path.exists() else {}
+    started = time.perf_counter()
     seed = secrets.randbelow(2**31)
     stats: dict[str, dict[str, float]] = {}
     db_url = f"sqlite:///{root / 'gradebook.db'}"
@@ -243,6 +244,7 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
                 outcome = future.result()
                 submission = outcome.submission
                 key = f"{submission.student}/{submission.lesson}"
+                merge_start = time.perf_counter()
                 if outcome.failure:
                     _record_zero(gb, submission)
                     outcome.notes.append(f"not graded: {outcome.failure}")
@@ -253,12 +255,17 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
                     _verify_hidden(gb, outcome, seed, course["language"])
                     outcome.notes.extend(_kernel_deaths(root, submission))
                 notes[key] = outcome.notes
-                stats[key] = outcome.stats()
+                stats[key] = outcome.stats() | {"main_thread_seconds": round(time.perf_counter() - merge_start, 2)}
                 bar.update()
-    (root / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    graded_at = time.perf_counter()
     for lesson in sorted({s.lesson for s in submissions}):
         if (root / "autograded").is_dir() and any((root / "autograded").glob(f"*/{lesson}")):
             nbgrader(root, "generate_feedback", lesson, "--force")
+    feedback_at = time.perf_counter()
     nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    stats["_phases"] = {"autograde_seconds": round(graded_at - started, 1),
+                        "feedback_seconds": round(feedback_at - graded_at, 1),
+                        "export_seconds": round(time.perf_counter() - feedback_at, 1)}
+    (root / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return notes
