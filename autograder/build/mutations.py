@@ -31,20 +31,36 @@ def _assigns(statement: ast.stmt, layer: str, target: str | None = None) -> bool
     return target is None or any(isinstance(t, ast.Name) and t.id == target for t in statement.targets)
 
 
+Statements = list[ast.stmt]
+Match = Callable[[ast.stmt], bool]
+
+
+def _first(body: Statements, match: Match) -> int:
+    return next(i for i, s in enumerate(body) if match(s))
+
+
+def _last(body: Statements, match: Match) -> int:
+    return max(i for i, s in enumerate(body) if match(s))
+
+
+def _without(body: Statements, index: int) -> Statements:
+    return body[:index] + body[index + 1 :]
+
+
+def _inserted(body: Statements, index: int, code: str) -> Statements:
+    return body[:index] + [ast.parse(code).body[0]] + body[index:]
+
+
 def no_final_relu(body: list[ast.stmt]) -> list[ast.stmt]:
-    last = max(i for i, s in enumerate(body) if _assigns(s, "Activation"))
-    return body[:last] + body[last + 1 :]
+    return _without(body, _last(body, lambda s: _assigns(s, "Activation")))
 
 
 def relu_before_add(body: list[ast.stmt]) -> list[ast.stmt]:
-    add = next(i for i, s in enumerate(body) if _assigns(s, "Add"))
-    relu = ast.parse('X = Activation("relu")(X)').body[0]
-    return body[:add] + [relu] + body[add:]
+    return _inserted(body, _first(body, lambda s: _assigns(s, "Add")), 'X = Activation("relu")(X)')
 
 
 def no_shortcut(body: list[ast.stmt]) -> list[ast.stmt]:
-    add = next(i for i, s in enumerate(body) if _assigns(s, "Add"))
-    return body[:add] + body[add + 1 :]
+    return _without(body, _first(body, lambda s: _assigns(s, "Add")))
 
 
 def shortcut_without_bn(body: list[ast.stmt]) -> list[ast.stmt]:
@@ -121,19 +137,15 @@ def _applies(statement: ast.stmt, attribute: str) -> bool:
 
 
 def block_no_skip(body: list[ast.stmt]) -> list[ast.stmt]:
-    add = next(i for i, s in enumerate(body) if _applies(s, "add"))
-    return body[:add] + body[add + 1 :]
+    return _without(body, _first(body, lambda s: _applies(s, "add")))
 
 
 def block_relu_before_add(body: list[ast.stmt]) -> list[ast.stmt]:
-    add = next(i for i, s in enumerate(body) if _applies(s, "add"))
-    relu = ast.parse("x = self.act(x)").body[0]
-    return body[:add] + [relu] + body[add:]
+    return _inserted(body, _first(body, lambda s: _applies(s, "add")), "x = self.act(x)")
 
 
 def block_no_final_relu(body: list[ast.stmt]) -> list[ast.stmt]:
-    last = max(i for i, s in enumerate(body) if _applies(s, "act"))
-    return body[:last] + body[last + 1 :]
+    return _without(body, _last(body, lambda s: _applies(s, "act")))
 
 
 def block_relu_before_bn(body: list[ast.stmt]) -> list[ast.stmt]:
