@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -24,18 +25,9 @@ def _generate(args: argparse.Namespace) -> int:
             else:
                 for path in expected.write():
                     print(f"wrote {path}")
-        elif target == "notebooks":
-            from autograder.build import notebooks
-
-            failed |= notebooks.main(["--check"] if args.check else []) != 0
-        elif target == "data":
-            from autograder.build import data
-
-            failed |= data.main(["--check"] if args.check else []) != 0
-        elif target == "figures":
-            from autograder.build import figures
-
-            failed |= figures.main(["--check"] if args.check else []) != 0
+        else:  # notebooks, data, figures: each generator module has its own main with --check
+            generator = importlib.import_module(f"autograder.build.{target}")
+            failed |= generator.main(["--check"] if args.check else []) != 0
     return 1 if failed else 0
 
 

@@ -19,6 +19,12 @@ from autograder.checks.compare import expect_close, expect_eager_tensor, expect_
 from autograder.expected import array, load
 
 LESSON = "residual_networks"
+EXERCISES = ("identity_block", "convolutional_block", "ResNet50", "load_dataset")
+
+
+def exercise_of(grade_id: str) -> str:
+    """The answer cell a grade cell checks: grade ids are ``<exercise>_<part>``."""
+    return next(name for name in EXERCISES if grade_id.startswith(name + "_"))
 
 
 def seed_input() -> np.ndarray:
@@ -268,8 +274,7 @@ def hidden_outputs(grade_id: str, function: Any, seed: int) -> dict[str, Any]:
     """What the learner's (or the reference) ``function`` produces on the hidden case of ``grade_id``."""
     import tempfile
 
-    exercise = next(name for name in ("identity_block", "convolutional_block", "ResNet50", "load_dataset")
-                    if grade_id.startswith(name))
+    exercise = exercise_of(grade_id)
     if exercise in ("identity_block", "convolutional_block"):
         X, kwargs = _hidden_block_case(seed, grade_id)
         output = call_student(function, exercise, X, **kwargs)
@@ -316,10 +321,7 @@ def _table_from_json(text: str) -> list[dict[str, Any]]:
 
 def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any, seed: int) -> None:
     """Compare what the kernel recorded with the reference, in the grader's process; raise CheckFailed."""
-    exercise = grade_id.split("_training")[0].removesuffix("_shape")
-    for name in ("ResNet50", "load_dataset"):
-        if grade_id.startswith(name):
-            exercise = name
+    exercise = exercise_of(grade_id)
     want = _reference_outputs(grade_id, reference, exercise, seed)
     if exercise in ("identity_block", "convolutional_block"):
         output = np.asarray(recorded["output"], dtype=np.float64)
