@@ -381,8 +381,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- fast grading mode ---
     "fast_mode_fit": {
-        "en": "[fast grading mode] while grading, training takes a single step on one small batch.",
-        "ru": "[быстрый режим проверки] при проверке обучение делает лишь один шаг на одном небольшом пакете.",
+        "en": "[fast grading mode] while grading, fit only scores one small batch and does not train "
+              "(no check uses trained weights).",
+        "ru": "[быстрый режим проверки] при проверке fit лишь оценивает модель на одном небольшом пакете и не "
+              "обучает её (ни одна проверка не использует обученные веса).",
     },
 }
 

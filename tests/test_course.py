@@ -209,6 +209,10 @@ def test_feedback_renders_figures_and_messages(graded: tuple[Path, subprocess.Co
     assert solved.count("data:image/png;base64") >= 5
     untouched = (root / "feedback" / "untouched" / LESSON / f"{LESSON}.html").read_text()
     assert "replace every" in untouched  # the stub hint reaches the student
+    # --jobs 2 splits feedback between two nbgrader processes: every graded student still gets it.
+    graded_students = {path.parent.name for path in (root / "autograded").glob(f"*/{LESSON}")}
+    with_feedback = {path.parent.parent.name for path in (root / "feedback").glob(f"*/{LESSON}/{LESSON}.html")}
+    assert len(graded_students) == 8 and with_feedback == graded_students
 
 
 def test_report(graded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -250,6 +254,16 @@ def test_only_the_main_thread_writes_the_gradebook(monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(grading, name, spy)
     grading.grade(root, jobs=3, progress=False)
     assert writers and set(writers) == {threading.main_thread().name}
+
+
+def test_nbgrader_cli_skips_only_the_slow_optional_import() -> None:
+    code = ("import sys\nsys.argv = ['nbgrader', '--version']\nfrom autograder.course import nbgrader_cli\n"
+            "try:\n    nbgrader_cli.main()\nexcept SystemExit:\n    pass\n"
+            "import nbformat\nnbformat.validate(nbformat.v4.new_notebook())\n"
+            "print('LOADED' if sys.modules.get('rfc3987_syntax') else 'SKIPPED')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-1] == "SKIPPED"
 
 
 def test_bad_input_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:

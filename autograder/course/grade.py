@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from autograder.checks import CheckFailed, hidden
 from autograder.course import CourseError, use_solutions
-from autograder.course.build import COURSE_ID, nbgrader, read_course
+from autograder.course.build import COURSE_ID, NBGRADER, nbgrader, read_course
 from autograder.i18n import message
 
 NOTES = "grading_notes.json"
@@ -110,7 +110,7 @@ def _autograde(root: Path, snapshot: Path, scratch: Path, submission: Submission
     start = time.perf_counter()
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", submission.lesson, "--student", submission.student,
+            [*NBGRADER, "autograde", submission.lesson, "--student", submission.student,
              "--force"], cwd=workdir, env=_worker_env(record_dir, seed, threads), capture_output=True, text=True,
             timeout=timeout)
         autograded = workdir / "autograded" / submission.student / submission.lesson
@@ -206,6 +206,26 @@ def _kernel_deaths(root: Path, submission: Submission) -> list[str]:
             for output in cell.get("outputs", []) if output.get("ename") == "KernelDied"]
 
 
+def _feedback_and_export(root: Path, lessons: list[str], jobs: int) -> None:
+    """Feedback HTML and grades.csv, by nbgrader, on up to ``jobs`` processes at once.
+
+    Each lesson's students are split into ``jobs`` groups, one ``generate_feedback`` each;
+    ``export`` runs beside them. All of them only read the gradebook, which SQLite allows.
+    """
+    jobs = max(1, jobs)
+    commands = [("export", "--to", str(root / "grades.csv"))]
+    for lesson in lessons:
+        students = sorted(path.parent.name for path in (root / "autograded").glob(f"*/{lesson}"))
+        groups = [students[index::jobs] for index in range(min(jobs, len(students)))]
+        for group in groups:
+            others = sorted(set(students) - set(group))
+            exclude = [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+            commands.append(("generate_feedback", lesson, "--force", *exclude))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for done in [pool.submit(nbgrader, root, *command) for command in commands]:
+            done.result()
+
+
 def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800, progress: bool = True) -> dict:
     """Grade every submission under ``root/submitted``; return the notes per ``student/lesson``."""
     root = root.resolve()
@@ -259,13 +279,10 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
                 bar.update()
     notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     graded_at = time.perf_counter()
-    for lesson in sorted({s.lesson for s in submissions}):
-        if (root / "autograded").is_dir() and any((root / "autograded").glob(f"*/{lesson}")):
-            nbgrader(root, "generate_feedback", lesson, "--force")
-    feedback_at = time.perf_counter()
-    nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    if progress:
+        print("writing feedback (feedback/) and grades.csv with nbgrader…", file=sys.stderr)
+    _feedback_and_export(root, sorted({s.lesson for s in submissions}), jobs)
     stats["_phases"] = {"autograde_seconds": round(graded_at - started, 1),
-                        "feedback_seconds": round(feedback_at - graded_at, 1),
-                        "export_seconds": round(time.perf_counter() - feedback_at, 1)}
+                        "feedback_and_export_seconds": round(time.perf_counter() - graded_at, 1)}
     (root / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
     return notes
