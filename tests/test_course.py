@@ -175,6 +175,9 @@ def test_cheating_earns_nothing_for_the_exercise(graded: tuple[Path, subprocess.
     assert got["hardcoder"] == 2
     notes = json.loads((root / "grading_notes.json").read_text())
     assert any("hidden test" in note for note in notes["hardcoder/residual_networks"])
+    # The feedback says why, in nbgrader's comment under the answer, not only "passed" from the kernel.
+    feedback = (root / "feedback" / "hardcoder" / LESSON / f"{LESSON}.html").read_text()
+    assert "Comments:" in feedback and "identity_block_training_false: hidden test on unseen inputs failed" in feedback
 
 
 def test_dead_kernels_keep_earlier_grades_with_a_reason(graded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:

@@ -170,6 +170,7 @@ def _verify_hidden(gb: Gradebook, outcome: Outcome, seed: int, lang: str) -> Non
     os.environ["RESNET_COURSE_LANG"] = lang  # messages of the verdicts in the course's language
     record = gb.find_submission(submission.lesson, submission.student)
     for notebook in record.notebooks:
+        verdicts: dict[str, list[str]] = {}
         for grade in notebook.grades:
             if not grade.auto_score:
                 continue
@@ -178,14 +179,37 @@ def _verify_hidden(gb: Gradebook, outcome: Outcome, seed: int, lang: str) -> Non
                 if isinstance(recorded, str):
                     raise CheckFailed(recorded)
                 checks.verify_hidden(grade.name, recorded, reference, seed)
+                continue
             except CheckFailed as failure:
-                grade.auto_score = 0
-                outcome.notes.append(f"{grade.name}: " + message("hidden_failed", lang, reason=failure))
+                reason = str(failure)
             except Exception as error:  # noqa: BLE001 - a tampered recording must not stop the batch
-                grade.auto_score = 0
                 reason = f"unusable recording ({type(error).__name__}: {error})"
-                outcome.notes.append(f"{grade.name}: " + message("hidden_failed", lang, reason=reason))
+            grade.auto_score = 0
+            verdict = f"{grade.name}: " + message("hidden_failed", lang, reason=reason)
+            outcome.notes.append(verdict)
+            verdicts.setdefault(_answer_of(grade.name, notebook), []).append(verdict)
+        _comment_on_answers(gb, submission, notebook.name, verdicts)
     gb.db.commit()
+
+
+def _answer_of(grade_id: str, notebook: object) -> str:
+    """The answer cell a grade cell checks: the longest answer id that starts the grade id."""
+    answers = [comment.name for comment in getattr(notebook, "comments", [])]
+    matching = [name for name in answers if grade_id.startswith(name)]
+    return max(matching, key=len) if matching else ""
+
+
+def _comment_on_answers(gb: Gradebook, submission: Submission, notebook: str, verdicts: dict[str, list[str]]) -> None:
+    """Put the hidden tests' verdicts in nbgrader's comment on the answer cell, which feedback HTML shows.
+
+    Without it the feedback would show only what the grade cell printed in the kernel
+    ("passed"), next to a score of 0.
+    """
+    for answer, lines in verdicts.items():
+        if not answer:
+            continue
+        comment = gb.find_comment(answer, notebook, submission.lesson, submission.student)
+        comment.auto_comment = "\n\n".join(([comment.auto_comment] if comment.auto_comment else []) + lines)
 
 
 def _install_autograded(root: Path, outcome: Outcome) -> None:
