@@ -34,3 +34,15 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_ruff_is_clean() -> None:
     run = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_benchmark_readme_quotes_the_recorded_grading_results() -> None:
+    """The headline figures in benchmarks/README.md are those of results/grading.json (rerun both together)."""
+    import json
+
+    results = json.loads((ROOT / "benchmarks" / "results" / "grading.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    assert results["command"] in readme
+    for key in ("ratio_submission_to_floor", "throughput_ratio_jobs2_to_jobs1"):
+        assert f"**{results[key]:.2f}**" in readme, key
+    assert f"{results['grade_wall_seconds']['1']} s" in readme and f"{results['grade_wall_seconds']['2']} s" in readme
