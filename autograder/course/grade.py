@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, SubmittedNotebook
 from tqdm import tqdm
 
 from autograder.checks import CheckFailed, hidden
@@ -192,9 +192,9 @@ def _verify_hidden(gb: Gradebook, outcome: Outcome, seed: int, lang: str) -> Non
     gb.db.commit()
 
 
-def _answer_of(grade_id: str, notebook: object) -> str:
+def _answer_of(grade_id: str, notebook: SubmittedNotebook) -> str:
     """The answer cell a grade cell checks: the longest answer id that starts the grade id."""
-    answers = [comment.name for comment in getattr(notebook, "comments", [])]
+    answers = [comment.name for comment in notebook.comments]  # nbgrader keeps a comment per answer cell
     matching = [name for name in answers if grade_id.startswith(name)]
     return max(matching, key=len) if matching else ""
 
