@@ -165,3 +165,19 @@ def test_fast_mode_shortens_fit(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
         assert len(model.evaluate(x, y, verbose=0, return_dict=True)) == 1
     finally:
         keras.Model.fit, keras.Model.evaluate = original
+
+
+@pytest.mark.parametrize("lesson", ["residual_networks", "residual_units"])
+def test_every_grade_cell_names_its_answer_cell(lesson: str) -> None:
+    """The grader puts hidden-test verdicts on the answer cell that ``exercise_of`` names."""
+    import importlib
+
+    import nbformat
+    from conftest import ROOT
+
+    checks = importlib.import_module(f"autograder.checks.{lesson}")
+    notebook = nbformat.read(ROOT / "notebooks" / "en" / f"{lesson}.ipynb", as_version=4)
+    cells = [cell.metadata.get("nbgrader", {}) for cell in notebook.cells]
+    answers = {meta["grade_id"] for meta in cells if meta.get("solution")}
+    grades = [meta["grade_id"] for meta in cells if meta.get("grade")]
+    assert grades and {checks.exercise_of(grade_id) for grade_id in grades} == answers

@@ -27,6 +27,7 @@ from autograder.expected import array, load
 from autograder.i18n import current_language, message
 
 LESSON = "residual_units"
+EXERCISES = ("ResidualBlock", "ResNet")
 
 # The lesson's test cases; the expected-value generator runs the reference on the same ones.
 BLOCK_SHAPE_CASES: list[tuple[int, int, tuple[int, ...]]] = [(4, 3, (2, 6, 6, 4)), (6, 5, (2, 7, 7, 6))]
@@ -530,11 +531,16 @@ def resnet_rows(num_classes: int, channels: int = 1) -> list[dict[str, Any]]:
             + [{"class": "Dense", "shapes": [[64, num_classes], [num_classes]]}])
 
 
+def exercise_of(grade_id: str) -> str:
+    """The answer cell a grade cell checks: grade ids are ``<exercise>_<part>``."""
+    return next(name for name in EXERCISES if grade_id.startswith(name + "_"))
+
+
 def hidden_case(grade_id: str, seed: int) -> dict[str, Any]:
     """The hidden hyper-parameters, input and weight seed of ``grade_id`` for ``seed``."""
     rng = _hidden_rng(grade_id, seed)
     weight_seed = int(rng.randint(100, 4_000_000))  # reference_weights seeds with weight_seed * 1000 + index
-    if grade_id.startswith("ResidualBlock"):
+    if exercise_of(grade_id) == "ResidualBlock":
         filters = int(rng.choice(HIDDEN_BLOCK_FILTERS))
         kernel_size = int(rng.choice(HIDDEN_KERNEL_SIZES))
         shape = (int(rng.randint(2, 5)), int(rng.randint(4, 10)), int(rng.randint(4, 10)), filters)
@@ -591,7 +597,7 @@ def _with_hidden_weights(model: Any, name: str, case: dict[str, Any]) -> None:
 
 def hidden_outputs(grade_id: str, cls: Any, seed: int) -> dict[str, np.ndarray]:
     """What the learner's (or the reference) class produces on the hidden case of ``grade_id``."""
-    name = "ResidualBlock" if grade_id.startswith("ResidualBlock") else "ResNet"
+    name = exercise_of(grade_id)
     case = hidden_case(grade_id, seed)
     model = make(cls, name, *case["args"])
     x = case["x"]
@@ -630,7 +636,7 @@ def _recorded(recorded: dict[str, np.ndarray], key: str, kind: type) -> np.ndarr
 
 def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any, seed: int) -> None:
     """Compare what the kernel recorded with the reference, in the grader's process; raise CheckFailed."""
-    name = "ResidualBlock" if grade_id.startswith("ResidualBlock") else "ResNet"
+    name = exercise_of(grade_id)
     want = _reference_outputs(grade_id, getattr(reference, name), seed)
     if grade_id.endswith("shape_params"):
         shape = tuple(int(d) for d in _recorded(recorded, "output_shape", int).ravel())

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, SubmittedNotebook
+from nbgrader.api import Gradebook
 from tqdm import tqdm
 
 from autograder.checks import CheckFailed, hidden
@@ -187,16 +187,9 @@ def _verify_hidden(gb: Gradebook, outcome: Outcome, seed: int, lang: str) -> Non
             grade.auto_score = 0
             verdict = f"{grade.name}: " + message("hidden_failed", lang, reason=reason)
             outcome.notes.append(verdict)
-            verdicts.setdefault(_answer_of(grade.name, notebook), []).append(verdict)
+            verdicts.setdefault(checks.exercise_of(grade.name), []).append(verdict)
         _comment_on_answers(gb, submission, notebook.name, verdicts)
     gb.db.commit()
-
-
-def _answer_of(grade_id: str, notebook: SubmittedNotebook) -> str:
-    """The answer cell a grade cell checks: the longest answer id that starts the grade id."""
-    answers = [comment.name for comment in notebook.comments]  # nbgrader keeps a comment per answer cell
-    matching = [name for name in answers if grade_id.startswith(name)]
-    return max(matching, key=len) if matching else ""
 
 
 def _comment_on_answers(gb: Gradebook, submission: Submission, notebook: str, verdicts: dict[str, list[str]]) -> None:
@@ -206,8 +199,6 @@ def _comment_on_answers(gb: Gradebook, submission: Submission, notebook: str, ve
     ("passed"), next to a score of 0.
     """
     for answer, lines in verdicts.items():
-        if not answer:
-            continue
         comment = gb.find_comment(answer, notebook, submission.lesson, submission.student)
         comment.auto_comment = "\n\n".join(([comment.auto_comment] if comment.auto_comment else []) + lines)
 
