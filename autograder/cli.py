@@ -60,36 +60,80 @@ def _memory(value: str) -> int:
 
 
 def _course(args: argparse.Namespace) -> int:
-    from autograder.course.build import build_course
+    from autograder.course.build import build_course, read_course
 
-    root = build_course(Path(args.dir), args.lang)
-    print(f"course ready in {root}: release/ holds the notebooks to hand out; "
-          f"put submissions in submitted/<student>/<lesson>/ and run: python -m autograder grade {args.dir}")
+    root = build_course(Path(args.dir), args.lang, course_id=args.course_id,
+                        exchange=Path(args.exchange) if args.exchange else None, late_penalty=args.late_penalty)
+    course = read_course(root)
+    print(f"course {course['course_id']!r} ready in {root}")
+    print(f"  release/ holds the notebooks to hand out; late submissions: penalty {course['late_penalty']!r}")
+    if course["exchange"]:
+        print(f"  exchange: {course['exchange']} — in {root}: nbgrader release_assignment LESSON, "
+              "later nbgrader collect LESSON")
+        print(f"  students' config: {root / 'for_students' / 'nbgrader_config.py'} "
+              "(into their ~/.jupyter/ or the hub's /etc/jupyter/)")
+    else:
+        print("  put submissions in submitted/<student>/<lesson>/ (nbgrader collect does this)")
+    print(f"  then: python -m autograder grade {args.dir}")
     return 0
 
 
 def _print_table(root: Path, notes: dict[str, list[str]]) -> None:
-    from autograder.course.report import collect
+    """The final scores (as grades.csv has them: raw minus late penalty), ``score / max`` first."""
+    from autograder.course.report import collect, score_text
 
     rows, _ = collect(root)
     width = max([len(r.student) for r in rows] + [7])
-    print(f"{'student':<{width}}  {'lesson':<18}  {'score':>11}  notes")
+    scores = {id(row): score_text(row) for row in rows}
+    score_width = max([len(text) for text in scores.values()] + [11])
+    print(f"{'student':<{width}}  {'lesson':<18}  {'score':<{score_width}}  notes")
     for row in rows:
         note = "; ".join(notes.get(f"{row.student}/{row.lesson}", []))
-        print(f"{row.student:<{width}}  {row.lesson:<18}  {row.score:>5g} / {row.max_score:<3g}  {note[:100]}")
+        print(f"{row.student:<{width}}  {row.lesson:<18}  {scores[id(row)]:<{score_width}}  {note[:100]}")
 
 
 def _grade(args: argparse.Namespace) -> int:
     from autograder.course.build import read_course
     from autograder.course.grade import grade
+    from autograder.course.lms import write_lms_exports
     from autograder.course.report import write_report
 
     root = Path(args.dir).resolve()
-    notes = grade(root, jobs=args.jobs, memory_limit=args.memory_limit, progress=not args.quiet)
+    read_course(root)  # a wrong folder is reported before anything else
+    sandboxed = _sandbox_line(args)
+    notes = grade(root, jobs=args.jobs, memory_limit=args.memory_limit, progress=not args.quiet,
+                  scheduler=args.scheduler, sandbox=sandboxed)
     report = write_report(root, notes, read_course(root)["language"])
+    lms = write_lms_exports(root)
     _print_table(root, notes)
     print(f"\ngrades: {root / 'grades.csv'}\nfeedback: {root / 'feedback'}\nreport: {report}")
+    print("for the LMS: " + ", ".join(str(path) for path in lms))
     return 0
+
+
+def _sandbox_line(args: argparse.Namespace) -> bool:
+    """Say whether learners' kernels will be sandboxed; stop (grade) or warn (demo) when they cannot be."""
+    from autograder.course import CourseError
+    from autograder.course.sandbox import SandboxUnavailable, check
+
+    if args.no_sandbox:
+        print("sandbox: NONE (--no-sandbox): learners' code runs with your rights and sees your files",
+              file=sys.stderr)
+        return False
+    if args.scheduler:  # each worker is asked before it gets work
+        print("sandbox: bubblewrap, on every Dask worker", file=sys.stderr)
+        return True
+    try:
+        version = check()
+    except SandboxUnavailable as error:
+        if args.command == "demo":  # the demo's students are the project's own
+            print(f"warning: grading the demo WITHOUT a sandbox — {error}", file=sys.stderr)
+            args.no_sandbox = True
+            return False
+        raise CourseError(str(error)) from None
+    print(f"sandbox: {version} — each kernel sees only its own folder, no network, no other process",
+          file=sys.stderr)
+    return True
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -117,12 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     course = commands.add_parser("course", help="build an nbgrader course (source, release, gradebook) in DIR")
     course.add_argument("dir", help="a new or empty folder")
     course.add_argument("--lang", type=_language, required=True, help="language of the course: en or ru")
+    course.add_argument("--course-id", help="nbgrader's course id (default: DIR's name and a short hash of its path)")
+    course.add_argument("--exchange", help="nbgrader's exchange folder, shared with the students (may exist and "
+                        "hold other courses; default: nbgrader's own)")
+    course.add_argument("--late-penalty", choices=("none", "zero"), default="none",
+                        help="score of a submission after the due date: none (kept) or zero (default none)")
     course.set_defaults(run=_course)
 
     def grading_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default 1)")
+        command.add_argument("--jobs", type=int, default=1, help="local Dask workers grading in parallel (default 1)")
         command.add_argument("--memory-limit", type=_memory, default=_memory("6G"),
                              help="kill a learner's kernel above this resident memory (default 6G; 0: none)")
+        command.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                             help="grade on an existing Dask cluster instead of --jobs local workers")
+        command.add_argument("--no-sandbox", action="store_true",
+                             help="run learners' kernels without the bubblewrap sandbox (trusted code only)")
 
     grade = commands.add_parser("grade", help="autograde DIR/submitted, then feedback, grades.csv and a report")
     grade.add_argument("dir", help="a course built by `python -m autograder course`")

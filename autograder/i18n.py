@@ -4,12 +4,34 @@ Every message exists in both languages (a test enforces it). The language is tak
 in order: the ``RESNET_COURSE_LANG`` environment variable, a ``course_lang`` file in the
 working directory (written by the course build), or a ``ru``/``en`` folder in the path of
 the working directory (the repository layout ``notebooks/<lang>/``); English otherwise.
+
+Messages are ``str.format`` templates with two more kinds of field, so that numbers read
+right in each language (Babel, from the Unicode CLDR data, decides; no rule is written here):
+
+``{total:n}``
+    the number with the language's digit grouping: 23,600,006 in English, 23 600 006 (no-break
+    spaces) in Russian.
+``{count:plural:# value|# values}``
+    the form that agrees with ``count``, ``#`` standing for ``{count:n}``. The forms follow the
+    language's CLDR plural categories in CLDR order: English *one|other* ("1 value", "2 values"),
+    Russian *one|few|many* («1 значение», «2 значения», «5 значений»; *other*, for fractions, may
+    be given as a fourth form and is the last form otherwise).
+
+A float field with a presentation type (``{diff:.4g}``) is written with the language's decimal
+sign: 0.25 in English, 0,25 in Russian.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
+import string
+from functools import cache
 from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.numbers import format_decimal, get_decimal_symbol
 
 LANGUAGES = ("en", "ru")
 LANG_ENV = "RESNET_COURSE_LANG"
@@ -18,16 +40,16 @@ LANG_FILE = "course_lang"
 MESSAGES: dict[str, dict[str, str]] = {
     # --- calling the learner's code ---
     "not_callable": {
-        "en": "`{name}` should be a function, but it is {found}.",
-        "ru": "`{name}` должна быть функцией, а сейчас это {found}.",
+        "en": "`{name}` should be a function or a class, but it is {found}.",
+        "ru": "Имя `{name}` должно обозначать функцию или класс, а сейчас это {found}.",
     },
     "raised": {
         "en": "`{name}` raised {exc}: {msg}",
-        "ru": "`{name}` завершилась с ошибкой {exc}: {msg}",
+        "ru": "При вызове `{name}` возникла ошибка {exc}: {msg}",
     },
     "at_line": {
-        "en": "Line {line} of the function: `{code}`",
-        "ru": "Строка {line} функции: `{code}`",
+        "en": "Line {line:n} of the function: `{code}`",
+        "ru": "Строка {line:n} функции: `{code}`",
     },
     "stub_hint": {
         "en": "A `...` stub is still in place: replace every `...` with your code.",
@@ -35,16 +57,39 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "returned_none": {
         "en": "`{name}` returned None: did you forget `return X`?",
-        "ru": "`{name}` вернула None: не забыли написать `return X`?",
+        "ru": "`{name}` возвращает None: не забыли написать `return X`?",
     },
     "returned_ellipsis": {
         "en": "`{name}` returned `...`: the stub is not filled in yet.",
-        "ru": "`{name}` вернула `...`: заглушка ещё не заполнена.",
+        "ru": "`{name}` возвращает `...`: заглушка ещё не заполнена — на её месте должна быть ваша реализация.",
+    },
+    "not_defined": {
+        "en": "`{name}` is not defined: the cell above that defines it has not been run, or it stopped with an "
+        "error. Run that cell without an error first, then run this cell again.",
+        "ru": "Имя `{name}` не определено: ячейка выше, в которой оно определяется, не выполнялась или завершилась "
+        "с ошибкой. Сначала выполните её без ошибок, затем снова запустите эту ячейку.",
+    },
+    # --- one exercise uses another ---
+    "uses_undefined": {
+        "en": "`{caller}` calls `{name}`, which is not defined: run the cell above that defines `{name}` "
+        "without an error first.",
+        "ru": "`{caller}` вызывает `{name}`, но имя `{name}` не определено: сначала выполните без ошибок ячейку "
+        "выше, в которой оно определяется.",
+    },
+    "uses_failing": {
+        "en": "`{caller}` calls `{name}`, which does not pass its own checks yet: fix `{name}` first "
+        "(the checks under it say more). {detail}",
+        "ru": "`{caller}` вызывает `{name}`, а `{name}` пока не проходит свои проверки: сначала исправьте "
+        "`{name}` (подробнее — в проверках под этим заданием). {detail}",
     },
     # --- tensors ---
     "not_tensor": {
         "en": "Expected a TensorFlow tensor (EagerTensor), found {found}. Build the block from Keras layers only.",
         "ru": "Ожидался тензор TensorFlow (EagerTensor), получено {found}. Стройте блок только из слоёв Keras.",
+    },
+    "non_eager_value": {
+        "en": "a value that is not an EagerTensor",
+        "ru": "значение другого типа",
     },
     "wrong_shape": {
         "en": "Output shape: expected {expected}, found {found}.",
@@ -61,9 +106,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "блок должен заканчиваться ReLU после сложения.",
     },
     "values_off": {
-        "en": "{what}: {count} of {total} values differ from the expected ones (largest difference {maxdiff:.4g}). "
+        "en": "{what}: {count:n} of {total:plural:# value|# values} {count:plural:differs|differ} from the expected "
+        "values (largest difference {maxdiff:.4g}). "
         "First difference at {where}: expected {expected:.6g}, found {found:.6g}.",
-        "ru": "{what}: {count} из {total} значений отличаются от ожидаемых (наибольшее расхождение {maxdiff:.4g}). "
+        "ru": "{what}: {count:n} из {total:plural:# значения|# значений|# значений} "
+        "{count:plural:отличается|отличаются|отличаются} от ожидаемых (наибольшее расхождение {maxdiff:.4g}). "
         "Первое расхождение — {where}: ожидалось {expected:.6g}, получено {found:.6g}.",
     },
     "where_4d": {
@@ -80,37 +127,44 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- diagnosed mistakes (output matches a known wrong variant of the reference) ---
     "mistake_no_final_relu": {
-        "en": "Your output equals the block without its final ReLU: apply `Activation('relu')` after `Add()`.",
-        "ru": "Ваш выход совпадает с блоком без последней ReLU: примените `Activation('relu')` после `Add()`.",
+        "en": "Your output equals that of the block without its final ReLU: apply `Activation('relu')` after `Add()`.",
+        "ru": "Ваш выход совпадает с выходом блока без последней ReLU: примените `Activation('relu')` после `Add()`.",
     },
     "mistake_relu_before_add": {
-        "en": "Your output equals the block with a ReLU right after the third BatchNormalization: "
+        "en": "Your output equals that of a block with a ReLU right after the third BatchNormalization: "
         "the third component has no activation; the ReLU comes only after the addition.",
-        "ru": "Ваш выход совпадает с блоком, где ReLU стоит сразу после третьей пакетной нормализации: "
+        "ru": "Ваш выход совпадает с выходом блока, где ReLU стоит сразу после третьей пакетной нормализации: "
         "в третьей части активации нет, ReLU применяется только после сложения.",
     },
     "mistake_no_shortcut": {
-        "en": "Your output equals the main path alone: add the shortcut with `Add()([X, X_shortcut])`.",
-        "ru": "Ваш выход совпадает с одним основным путём: "
+        "en": "Your output equals that of the main path alone: add the shortcut with `Add()([X, X_shortcut])`.",
+        "ru": "Ваш выход совпадает с выходом одного основного пути: "
         "прибавьте обходное соединение через `Add()([X, X_shortcut])`.",
     },
     "mistake_training_ignored": {
-        "en": "Your output equals the block whose BatchNormalization layers ignore the `training` argument: "
+        "en": "Your output equals that of the block whose BatchNormalization layers ignore the `training` argument: "
         "call them as `BatchNormalization(axis=3)(X, training=training)`.",
-        "ru": "Ваш выход совпадает с блоком, где пакетная нормализация не получает аргумент `training`: "
+        "ru": "Ваш выход совпадает с выходом блока, в котором пакетная нормализация не получает аргумент `training`: "
         "вызывайте её как `BatchNormalization(axis=3)(X, training=training)`.",
     },
     "mistake_shortcut_without_bn": {
-        "en": "Your output equals the block without BatchNormalization on the shortcut: "
+        "en": "Your output equals that of the block without BatchNormalization on the shortcut: "
         "after the 1×1 shortcut convolution apply `BatchNormalization(axis=3)(X_shortcut, training=training)`.",
-        "ru": "Ваш выход совпадает с блоком без пакетной нормализации в обходном соединении: "
+        "ru": "Ваш выход совпадает с выходом блока без пакетной нормализации в обходном соединении: "
         "после свёртки 1×1 примените `BatchNormalization(axis=3)(X_shortcut, training=training)`.",
     },
     "mistake_initializer_without_seed": {
-        "en": "The values look like the right block with differently initialized weights: "
+        "en": "The values look like the output of the right block with differently initialized weights: "
         "pass `kernel_initializer=initializer(seed=0)` to every Conv2D.",
-        "ru": "Значения похожи на правильный блок с другими начальными весами: "
+        "ru": "Значения похожи на выход правильного блока с другими начальными весами: "
         "передайте `kernel_initializer=initializer(seed=0)` в каждый Conv2D.",
+    },
+    "initializer_seed": {
+        "en": "The kernel initializer was created as `initializer({found})`: pass "
+        "`kernel_initializer=initializer(seed=0)` to every Conv2D, so that the weights are the ones the lesson "
+        "asks for.",
+        "ru": "Инициализатор весов создан вызовом `initializer({found})`: передайте "
+        "`kernel_initializer=initializer(seed=0)` в каждый Conv2D, чтобы веса были такими, как требует задание.",
     },
     # --- models ---
     "not_model": {
@@ -118,12 +172,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "`{name}` должна возвращать модель Keras (Model), а вернула {found}.",
     },
     "layer_count": {
-        "en": "The model has {found} layers, the reference has {expected}.",
-        "ru": "В модели {found} слоёв, а в эталонной — {expected}.",
+        "en": "The model has {found:plural:# layer|# layers}, the reference has {expected:n}.",
+        "ru": "В модели {found:plural:# слой|# слоя|# слоёв}, а в эталонной — {expected:n}.",
     },
     "layer_where": {
-        "en": "Layer {index} of {total} ({stage})",
-        "ru": "Слой {index} из {total} ({stage})",
+        "en": "Layer {index:n} of {total:n} ({stage})",
+        "ru": "Слой {index:n} из {total:n} ({stage})",
     },
     "layer_class": {
         "en": "{where}: expected a {expected} layer, found {found}.",
@@ -134,8 +188,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "{where}, {expected_class}: ожидалось {attr}={expected}, найдено {attr}={found}.",
     },
     "param_total": {
-        "en": "Total number of parameters: expected {expected:,}, found {found:,}.",
-        "ru": "Общее число параметров: ожидалось {expected:,}, найдено {found:,}.",
+        "en": "Total number of parameters: expected {expected:n}, found {found:n}.",
+        "ru": "Общее число параметров: ожидалось {expected:n}, найдено {found:n}.",
     },
     # --- data ---
     "not_four": {
@@ -147,24 +201,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "{array}: ожидалась размерность {expected}, получена {found}.",
     },
     "labels_not_one_hot_shape": {
-        "en": "{array} has shape {found}: labels must be one-hot encoded, one row of {classes} per image "
-        "(for example `np.eye({classes})[Y_orig.reshape(-1)]`).",
-        "ru": "{array} имеет размерность {found}: метки нужно закодировать в one-hot, по строке из {classes} "
-        "чисел на изображение (например, `np.eye({classes})[Y_orig.reshape(-1)]`).",
+        "en": "{array} has shape {found}: labels must be one-hot encoded, one row of "
+        "{classes:plural:# number|# numbers} per image (for example `np.eye({classes})[Y_orig.reshape(-1)]`).",
+        "ru": "{array} имеет размерность {found}: метки нужно закодировать в one-hot, по строке из "
+        "{classes:plural:# числа|# чисел|# чисел} на изображение (например, `np.eye({classes})[Y_orig.reshape(-1)]`).",
     },
     "labels_not_one_hot": {
         "en": "{array}: every row must contain a single 1 and zeros elsewhere.",
         "ru": "{array}: в каждой строке должна быть одна единица, остальные нули.",
     },
     "labels_wrong": {
-        "en": "{array}: {count} of {total} labels differ from the file (first at image {index}: "
-        "expected class {expected}, found {found}). Keep the images and labels in the file's order.",
-        "ru": "{array}: {count} из {total} меток не совпадают с файлом (первая — изображение {index}: "
+        "en": "{array}: {count:n} of {total:plural:# label|# labels} {count:plural:differs|differ} from the file "
+        "(first at image {index:n}: expected class {expected}, found {found}). "
+        "Keep the images and labels in the file's order.",
+        "ru": "{array}: {count:n} из {total:plural:# метки|# меток|# меток} "
+        "{count:plural:не совпадает|не совпадают|не совпадают} с файлом (первое расхождение — изображение {index:n}: "
         "ожидался класс {expected}, найден {found}). Сохраняйте порядок изображений и меток из файла.",
     },
     "images_not_scaled": {
         "en": "{array}: values range from {low:.4g} to {high:.4g}; divide the pixels by 255 to bring them into [0, 1].",
-        "ru": "{array}: значения лежат от {low:.4g} до {high:.4g}; разделите пиксели на 255, "
+        "ru": "{array}: значения лежат в диапазоне от {low:.4g} до {high:.4g}; разделите пиксели на 255, "
         "чтобы получить диапазон [0, 1].",
     },
     "images_wrong": {
@@ -178,12 +234,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- Residual Units lesson: subclassed Keras models ---
     "at_line_method": {
-        "en": "Line {line} of `{method}`: `{code}`",
-        "ru": "Строка {line} метода `{method}`: `{code}`",
+        "en": "Line {line:n} of `{method}`: `{code}`",
+        "ru": "Строка {line:n} метода `{method}`: `{code}`",
     },
     "not_keras_model": {
         "en": "`{name}(...)` should create a Keras model (a subclass of `tf.keras.Model`), but it created {found}.",
-        "ru": "`{name}(...)` должен создавать модель Keras (подкласс `tf.keras.Model`), а создал {found}.",
+        "ru": "Вызов `{name}(...)` должен создавать модель Keras (подкласс `tf.keras.Model`), а создаёт {found}.",
     },
     "where_block": {
         "en": "ResidualBlock({filters}, {kernel_size})",
@@ -210,15 +266,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Первая свёртка ResNet — `Conv2D(64, 7, padding='same')`.",
     },
     "layer_count_class": {
-        "en": "{where}: {found} {cls} layer(s) are used, expected {expected}. {hint}",
-        "ru": "{where}: используется слоёв {cls}: {found}, а ожидалось {expected}. {hint}",
+        "en": "{where}: {found:plural:# {cls} layer is|# {cls} layers are} used, expected {expected:n}. {hint}",
+        "ru": "{where}: {found:plural:используется # слой|используются # слоя|используется # слоёв} {cls}, "
+        "а ожидалось {expected:n}. {hint}",
     },
     "mistake_missing_bn": {
-        "en": "{where}: batch normalization is missing — only {found} of the {expected} BatchNormalization layers "
-        "are used. Every convolution is followed by its own `BatchNormalization()`, applied before "
+        "en": "{where}: batch normalization is missing — "
+        "{found:plural:# BatchNormalization layer is|# BatchNormalization layers are} used, expected {expected:n}. "
+        "Every convolution is followed by its own `BatchNormalization()`, applied before "
         "the ReLU (and, in the block's second half, before the addition).",
-        "ru": "{where}: не хватает пакетной нормализации — используется только {found} из {expected} слоёв "
-        "BatchNormalization. После каждой свёртки идёт своя `BatchNormalization()`, до ReLU "
+        "ru": "{where}: не хватает пакетной нормализации — слоёв BatchNormalization: {found:n}, а нужно {expected:n}. "
+        "После каждой свёртки идёт своя `BatchNormalization()`, до ReLU "
         "(а во второй половине блока — до сложения).",
     },
     "mistake_kernel_size": {
@@ -236,33 +294,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Ожидалось по порядку: {expected}. Найдено: {found}.",
     },
     "mistake_block_no_skip": {
-        "en": "The output equals the block without its skip connection: add the block's input to the output of the "
-        "second batch normalization, `x = self.add([x, input_tensor])`, before the last ReLU.",
-        "ru": "Выход совпадает с блоком без обходного соединения: прибавьте вход блока к выходу второй пакетной "
+        "en": "The output equals that of the block without its skip connection: add the block's input to the output "
+        "of the second batch normalization, `x = self.add([x, input_tensor])`, before the last ReLU.",
+        "ru": "Выход совпадает с выходом блока без обходного соединения: прибавьте вход блока к выходу второй пакетной "
         "нормализации, `x = self.add([x, input_tensor])`, перед последней ReLU.",
     },
     "mistake_block_relu_before_add": {
-        "en": "The output equals a block with a ReLU between the second batch normalization and the addition: "
+        "en": "The output equals that of a block with a ReLU between the second batch normalization and the addition: "
         "the activation in the block's second half comes only after `self.add([x, input_tensor])`.",
-        "ru": "Выход совпадает с блоком, где ReLU стоит между второй пакетной нормализацией и сложением: "
+        "ru": "Выход совпадает с выходом блока, где ReLU стоит между второй пакетной нормализацией и сложением: "
         "во второй половине блока активация применяется только после `self.add([x, input_tensor])`.",
     },
     "mistake_block_no_final_relu": {
-        "en": "The output equals the block without the ReLU after the addition: finish with `x = self.act(x)` "
+        "en": "The output equals that of the block without the ReLU after the addition: finish with `x = self.act(x)` "
         "after `self.add(...)`.",
-        "ru": "Выход совпадает с блоком без ReLU после сложения: завершите блок строкой `x = self.act(x)` "
+        "ru": "Выход совпадает с выходом блока без ReLU после сложения: завершите блок строкой `x = self.act(x)` "
         "после `self.add(...)`.",
     },
     "mistake_block_relu_before_bn": {
-        "en": "The output equals a block that applies the ReLU before the first batch normalization: "
+        "en": "The output equals that of a block that applies the ReLU before the first batch normalization: "
         "the order is convolution → batch normalization → ReLU.",
-        "ru": "Выход совпадает с блоком, где ReLU применяется до первой пакетной нормализации: "
+        "ru": "Выход совпадает с выходом блока, где ReLU применяется до первой пакетной нормализации: "
         "порядок такой — свёртка → пакетная нормализация → ReLU.",
     },
     "mistake_stem_no_relu": {
-        "en": "The output equals a ResNet without the ReLU after its first batch normalization: the first layers "
-        "are Conv2D → BatchNormalization → ReLU → MaxPool2D.",
-        "ru": "Выход совпадает с ResNet без ReLU после первой пакетной нормализации: первые слои — "
+        "en": "The output equals that of a ResNet without the ReLU after its first batch normalization: the first "
+        "layers are Conv2D → BatchNormalization → ReLU → MaxPool2D.",
+        "ru": "Выход совпадает с выходом ResNet без ReLU после первой пакетной нормализации: первые слои — "
         "Conv2D → BatchNormalization → ReLU → MaxPool2D.",
     },
     "mistake_no_softmax": {
@@ -284,10 +342,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "наименьшее значение {low:.4g}). Не хватает softmax: используйте `Dense(num_classes, activation='softmax')`.",
     },
     "dense_units": {
-        "en": "{where}: the Dense layer has {found} units, expected {expected}: one per class, "
+        "en": "{where}: the Dense layer has {found:plural:# unit|# units}, expected {expected:n}: one per class, "
         "`Dense(num_classes, ...)`.",
-        "ru": "{where}: у слоя Dense {found} нейронов, а нужно {expected}: по одному на класс, "
-        "`Dense(num_classes, ...)`.",
+        "ru": "{where}: у слоя Dense {found:plural:# нейрон|# нейрона|# нейронов}, а нужно {expected:n}: "
+        "по одному на класс, `Dense(num_classes, ...)`.",
     },
     "mistake_wrong_pooling": {
         "en": "Wrong pooling: the pooling layers in use are {found}, expected {expected}. After the first ReLU comes "
@@ -300,10 +358,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "У MaxPool2D pool_size={found}, а ожидалось {expected}: используйте `MaxPool2D((3, 3))`.",
     },
     "resnet_block_count": {
-        "en": "ResNet uses {found} residual block(s), expected {expected}: `self.id1a = ResidualBlock(64, 3)` and "
-        "`self.id1b = ResidualBlock(64, 3)`, applied one after the other.",
-        "ru": "В ResNet используется остаточных блоков: {found}, а нужно {expected}: "
-        "`self.id1a = ResidualBlock(64, 3)` и `self.id1b = ResidualBlock(64, 3)`, одно за другим.",
+        "en": "ResNet uses {found:plural:# residual block|# residual blocks}, expected {expected:n}: "
+        "`self.id1a = ResidualBlock(64, 3)` and `self.id1b = ResidualBlock(64, 3)`, applied one after the other.",
+        "ru": "ResNet использует {found:plural:# остаточный блок|# остаточных блока|# остаточных блоков}, "
+        "а нужно {expected:n}: `self.id1a = ResidualBlock(64, 3)` и `self.id1b = ResidualBlock(64, 3)`, "
+        "применённые один за другим.",
     },
     "resnet_block_wrong": {
         "en": "The residual blocks inside ResNet are not right yet; fix `ResidualBlock` first (its checks above "
@@ -321,16 +380,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- MNIST and its offline stand-in ---
     "mnist_loaded": {
-        "en": "MNIST: {train:,} training and {test:,} test images of 28×28 pixels.",
-        "ru": "MNIST: {train} обучающих и {test} тестовых изображений 28×28 пикселей.",
+        "en": "MNIST: {train:n} training and {test:plural:# test image|# test images} of 28×28 pixels.",
+        "ru": "MNIST: {train:plural:# обучающее|# обучающих|# обучающих} и "
+        "{test:plural:# тестовое изображение|# тестовых изображения|# тестовых изображений} 28×28 пикселей.",
     },
     "mnist_fallback": {
         "en": "NOT MNIST ({reason}): using the course's offline stand-in, the UCI handwritten digits 0–9 "
-        "(1,797 images of 8×8 pixels enlarged to 28×28, CC BY 4.0; {train:,} training and {test:,} test images, "
-        "see data/README.md).",
-        "ru": "ЭТО НЕ MNIST ({reason}): используется офлайн-замена из курса — рукописные цифры 0–9 UCI "
-        "(1797 изображений 8×8 пикселей, увеличенных до 28×28, CC BY 4.0; {train} обучающих и {test} "
-        "тестовых, см. data/README.md).",
+        "(1,797 images of 8×8 pixels enlarged to 28×28, CC BY 4.0; {train:n} training and "
+        "{test:plural:# test image|# test images}, see data/README.md).",
+        # 1 797 with a no-break space, as Babel groups the numbers filled in beside it.
+        "ru": "ЭТО НЕ MNIST ({reason}): используется офлайн-замена из курса — рукописные цифры 0–9 из набора UCI "
+        "(1\u00a0797 изображений 8×8 пикселей, увеличенных до 28×28, CC BY 4.0; "
+        "{train:plural:# обучающее|# обучающих|# обучающих} и {test:plural:# тестовое|# тестовых|# тестовых}, "
+        "см. data/README.md).",
     },
     "mnist_reason_offline": {
         "en": "offline mode: {variable} is set",
@@ -352,8 +414,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "не выполнялись; оценки предыдущих ячеек сохранены.",
     },
     "kernel_memory": {
-        "en": "it used more than {limit} of memory",
-        "ru": "оно заняло больше {limit} памяти",
+        "en": "it used more than {limit:.1f} GiB of memory",
+        "ru": "оно заняло больше {limit:.1f} ГиБ памяти",
     },
     "kernel_exit": {
         "en": "exit code {code}",
@@ -368,8 +430,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Не выполнялась: ядро завершилось аварийно в одной из предыдущих ячеек.",
     },
     "output_truncated": {
-        "en": "[output truncated: {total:,} characters in all, the first {kept:,} are shown]",
-        "ru": "[вывод сокращён: всего {total:,} символов, показаны первые {kept:,}]",
+        "en": "[output truncated: {total:plural:# character|# characters} in all, the first {kept:n} are shown]",
+        "ru": "[вывод сокращён: всего {total:plural:# символ|# символа|# символов}, "
+        "{kept:plural:показан первый #|показаны первые #|показаны первые #}]",
     },
     "hidden_failed": {
         "en": "hidden test on unseen inputs failed: {reason}",
@@ -406,7 +469,61 @@ def current_language(cwd: Path | None = None) -> str:
     return "en"
 
 
+# CLDR's order of plural categories; a language uses some of them, and always "other".
+CLDR_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+PLURAL = "plural:"
+NUMBER = "n"
+
+
+@cache
+def plural_categories(lang: str) -> tuple[str, ...]:
+    """The CLDR plural categories of ``lang``, in CLDR order: ("one", "other") for English,
+    ("one", "few", "many", "other") for Russian."""
+    tags = Locale.parse(lang).plural_form.tags
+    return tuple(category for category in CLDR_CATEGORIES if category in tags or category == "other")
+
+
+def plural_category(lang: str, count: float) -> str:
+    """The CLDR plural category of ``count`` in ``lang`` ("one", "few", "many", "other", …)."""
+    return Locale.parse(lang).plural_form(abs(count))
+
+
+def format_number(value: Any, lang: str) -> str:
+    """``value`` written as ``lang`` writes numbers (digit grouping, decimal sign); not a number: ``str``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        value = int(value)  # NumPy integers too
+    return format_decimal(value, locale=lang)
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` with the number and plural fields described in the module's docstring."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == NUMBER:
+            return format_number(value, self.lang)
+        if format_spec.startswith(PLURAL):
+            return self._plural(value, format_spec[len(PLURAL):])
+        text = super().format_field(value, format_spec)
+        if format_spec and format_spec[-1] in "eEfFgG%" and isinstance(value, numbers.Real):
+            text = text.replace(".", get_decimal_symbol(self.lang))
+        return text
+
+    def _plural(self, value: Any, spec: str) -> str:
+        forms = spec.split("|")
+        categories = plural_categories(self.lang)
+        if not forms or len(forms) > len(categories):
+            raise ValueError(f"{len(forms)} plural forms for {self.lang} ({'|'.join(categories)}): {spec!r}")
+        category = plural_category(self.lang, value)
+        form = forms[min(categories.index(category), len(forms) - 1)]
+        return form.replace("#", format_number(value, self.lang))
+
+
 def message(key: str, lang: str | None = None, **fields: object) -> str:
     """The message ``key`` in ``lang`` (the current language by default), filled with ``fields``."""
     lang = lang or current_language()
-    return MESSAGES[key][lang].format(**fields)
+    return _Formatter(lang).format(MESSAGES[key][lang], **fields)

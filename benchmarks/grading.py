@@ -2,9 +2,10 @@
 
     python benchmarks/grading.py [--students 4] [--repeats 3] [--out benchmarks/results/grading.json]
 
-1. The floor: executing a notebook that only imports TensorFlow, in a fresh kernel.
+1. The floor: executing a notebook that only imports TensorFlow, in a fresh kernel (no sandbox),
+   and the same in a sandboxed kernel: the difference is the sandbox's start-up cost.
 2. One residual_networks submission: executing the course's (hidden-test) notebook with the
-   reference answers in the fast grading mode, in a fresh kernel — what one worker does.
+   reference answers in the fast grading mode, in a fresh sandboxed kernel — what one worker does.
 3. End to end: ``python -m autograder grade`` on N solved submissions with ``--jobs 1`` and
    ``--jobs 2`` (throughput = submissions per second), and each worker's kernel peak memory.
 Medians of ``--repeats`` runs for 1 and 2 (interleaved); the machine is shared and noisy, so
@@ -29,12 +30,27 @@ sys.path.insert(0, str(ROOT))
 LESSON = "residual_networks"
 
 
-def timed_execution(notebook, cwd: Path, env: dict[str, str]) -> float:
-    from autograder.build.execute import execute
+def timed_execution(notebook, source: Path, env: dict[str, str], sandbox: bool = False) -> float:
+    """Execute ``notebook`` in a fresh kernel in a fresh copy of ``source`` (a sandbox takes its folder over)."""
+    from nbclient import NotebookClient
 
-    start = time.perf_counter()
-    execute(notebook, cwd, timeout=600, grading=True, env=env)
-    return time.perf_counter() - start
+    from autograder.course.kernel import SandboxedKernelManager
+
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as scratch:
+        cwd = Path(scratch) / "lesson"
+        shutil.copytree(source, cwd)
+        saved = dict(os.environ)
+        os.environ.update(env | {"NBGRADER_EXECUTION": "autograde"})
+        try:
+            client = NotebookClient(notebook, timeout=600, allow_errors=True, kernel_name="python3",
+                                    resources={"metadata": {"path": str(cwd)}},
+                                    **({"kernel_manager_class": SandboxedKernelManager} if sandbox else {}))
+            start = time.perf_counter()
+            client.execute()
+            return time.perf_counter() - start
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         record.mkdir()
         env = {"AUTOGRADER_RECORD_DIR": str(record), "AUTOGRADER_HIDDEN_SEED": "7", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
-        floor, one = [], []
-        for _ in range(args.repeats):  # interleaved, so that a slower spell of the machine hits both
+        floor, floor_sandboxed, one = [], [], []
+        for _ in range(args.repeats):  # interleaved, so that a slower spell of the machine hits all
             floor.append(timed_execution(nbformat.from_dict(floor_nb), source, env))
-            one.append(timed_execution(nbformat.from_dict(solved), source, env))
+            floor_sandboxed.append(timed_execution(nbformat.from_dict(floor_nb), source, env, sandbox=True))
+            one.append(timed_execution(nbformat.from_dict(solved), source, env, sandbox=True))
 
         for index in range(args.students):
             folder = root / "submitted" / f"student{index}" / LESSON
@@ -89,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/grading.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": {"cpus": os.cpu_count()},
         "floor_import_tensorflow_seconds": {"median": round(statistics.median(floor), 2), "runs": floor},
+        "floor_sandboxed_seconds": {"median": round(statistics.median(floor_sandboxed), 2),
+                                    "runs": floor_sandboxed},
+        "sandbox_startup_seconds": round(statistics.median(floor_sandboxed) - statistics.median(floor), 2),
         "one_submission_execution_seconds": {"median": round(statistics.median(one), 2), "runs": one},
         "ratio_submission_to_floor": round(statistics.median(one) / statistics.median(floor), 2),
         "students": args.students,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -43,8 +44,10 @@ def test_reference_passes_every_check(capsys: pytest.CaptureFixture[str]) -> Non
 def test_stage3_with_126_filters_is_caught_at_its_first_layer() -> None:
     wrong = edited(reference.ResNet50, "[128, 128, 512]", "[126, 126, 512]")
     check.ResNet50_layers(wrong)  # the layer types are still right: partial credit
-    with pytest.raises(CheckFailed, match=r"Layer 39 of 177 \(stage 3, convolutional block\).*filters=128.*126"):
+    where = r"Layer 39 of 177 \(stage 3, convolutional block\).*filters=128.*126"
+    with pytest.raises(CheckFailed, match=where) as info:
         check.ResNet50_config(wrong)
+    assert "calls" not in str(info.value)  # its blocks pass their checks: the mistake is ResNet50's own
     with pytest.raises(CheckFailed, match=r"stage 3, convolutional block"):
         check.ResNet50_shapes(wrong)
 
@@ -181,3 +184,124 @@ def test_every_grade_cell_names_its_answer_cell(lesson: str) -> None:
     answers = {meta["grade_id"] for meta in cells if meta.get("solution")}
     grades = [meta["grade_id"] for meta in cells if meta.get("grade")]
     assert grades and {checks.exercise_of(grade_id) for grade_id in grades} == answers
+
+
+# --- feedback that names the exercise to fix first ------------------------------------------------
+
+
+def answer_stub(lesson: str, grade_id: str) -> str:
+    """The untouched answer cell ``grade_id`` of the English student notebook: the learner's starting point."""
+    import nbformat
+    from conftest import student_notebook
+
+    notebook = nbformat.read(student_notebook(lesson, "en"), as_version=4)
+    return next(cell.source for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def defined(namespace: dict[str, Any], source: str) -> dict[str, Any]:
+    """Run ``source`` in ``namespace`` as a notebook cell would, its lines readable by the checks."""
+    import linecache
+
+    filename = f"<cell {len(linecache.cache)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def resnet50_in(namespace: dict[str, Any]) -> Callable[..., Any]:
+    """The reference ResNet50, defined in ``namespace`` beside the learner's blocks."""
+    return defined(namespace, textwrap.dedent(inspect.getsource(reference.ResNet50)))["ResNet50"]
+
+
+RESNET50_CHECKS = ("ResNet50_layers", "ResNet50_shapes", "ResNet50_config")
+
+
+def failures(learner: Any, names: tuple[str, ...]) -> list[str]:
+    texts = []
+    for name in names:
+        with pytest.raises(CheckFailed) as info:
+            getattr(check, name)(learner)
+        texts.append(str(info.value))
+    return texts
+
+
+def test_resnet50_with_a_stub_left_in_identity_block_names_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = defined(dict(vars(reference)), answer_stub("residual_networks", "identity_block"))
+    ResNet50 = resnet50_in(namespace)
+    for text in failures(ResNet50, RESNET50_CHECKS):
+        assert "`ResNet50` calls `identity_block`, which does not pass its own checks yet: fix `identity_block` first" \
+            in text
+        assert "identity_block: output shape and final ReLU — " in text and "`...` stub is still in place" in text
+        assert "identity_block(" not in text  # not the ResNet50 line the error surfaced in
+    monkeypatch.setenv("RESNET_COURSE_LANG", "ru")
+    text = failures(ResNet50, ("ResNet50_layers",))[0]
+    assert "`ResNet50` вызывает `identity_block`, а `identity_block` пока не проходит свои проверки: сначала " \
+           "исправьте `identity_block`" in text and "заглушки `...`" in text
+
+
+def test_resnet50_with_a_wrong_convolutional_block_names_the_block() -> None:
+    namespace = dict(vars(reference))
+    namespace["convolutional_block"] = variant(reference.convolutional_block, "mistake_shortcut_without_bn")
+    text = failures(resnet50_in(namespace), ("ResNet50_layers",))[0]
+    assert "fix `convolutional_block` first" in text and "BatchNormalization on the shortcut" in text
+
+
+def test_resnet50_with_an_undefined_block_says_which() -> None:
+    namespace = {name: value for name, value in vars(reference).items() if name != "identity_block"}
+    text = failures(resnet50_in(namespace), ("ResNet50_layers",))[0]
+    assert "`ResNet50` calls `identity_block`, which is not defined: run the cell above that defines " \
+           "`identity_block` without an error first." in text
+
+
+@pytest.mark.parametrize("call", ["initializer()", "initializer(seed=1)"])
+def test_identity_block_without_seed_zero_is_caught(call: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = textwrap.dedent(inspect.getsource(reference.identity_block))
+    assert "initializer(seed=0)" in source
+    namespace = defined(dict(vars(reference)), source.replace("initializer(seed=0)", call, 1))
+    wrong = namespace["identity_block"]
+    check.identity_block_shape(wrong)  # the shape is right: partial credit, as for the convolutional block
+    for text in failures(wrong, ("identity_block_training_false", "identity_block_training_true")):
+        assert f"created as `{call}`: pass `kernel_initializer=initializer(seed=0)` to every Conv2D" in text
+        assert re.search(rf"Line \d+ of the function: `X = Conv2D\(.*{re.escape(call)}\)\(X\)`", text), text
+    monkeypatch.setenv("RESNET_COURSE_LANG", "ru")
+    text = failures(wrong, ("identity_block_training_false",))[0]
+    assert f"Инициализатор весов создан вызовом `{call}`: передайте `kernel_initializer=initializer(seed=0)`" in text
+
+
+def test_an_answer_cell_that_failed_to_run_is_named_in_the_kernel() -> None:
+    """A grade cell whose answer cell did not run: the NameError says, in the notebook's language, what to do.
+
+    Run in a real kernel, as the learner and nbgrader do: the NameError is raised by Python before
+    the check starts, so only the kernel's exception display can explain it.
+    """
+    import nbformat
+    from conftest import ROOT
+
+    from autograder.build.execute import execute, grade_results
+
+    def grade_cell(grade_id: str, source: str) -> nbformat.NotebookNode:
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
+            "grade": True, "solution": False, "locked": True, "points": 1, "grade_id": grade_id,
+            "schema_version": 3}})
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import os\nfrom autograder.checks import residual_networks as check"),
+        nbformat.v4.new_code_cell("def convolutional_block(X, f, filters:\n    return X"),  # a syntax error
+        grade_cell("convolutional_block_shape", "check.convolutional_block_shape(convolutional_block)"),
+        nbformat.v4.new_code_cell("os.environ['RESNET_COURSE_LANG'] = 'ru'"),
+        grade_cell("convolutional_block_training_false",
+                   "check.convolutional_block_training_false(convolutional_block)"),
+        nbformat.v4.new_code_cell("print(some_other_name)"),
+    ]
+    done = execute(notebook, ROOT, grading=False, env={"RESNET_COURSE_LANG": "en"})
+    results = grade_results(done)
+    assert [result.passed for result in results] == [False, False]  # nbgrader still scores them 0
+    assert results[0].text == (
+        "NameError: `convolutional_block` is not defined: the cell above that defines it has not been run, "
+        "or it stopped with an error. Run that cell without an error first, then run this cell again.")
+    assert results[1].text.startswith("NameError: Имя `convolutional_block` не определено: ячейка выше, в которой "
+                                      "оно определяется, не выполнялась или завершилась с ошибкой.")
+    other = done.cells[-1].outputs[0]
+    assert other.ename == "NameError" and other.evalue == "name 'some_other_name' is not defined"
+    assert len(other.traceback) > 1  # any other NameError keeps IPython's own traceback

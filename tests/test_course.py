@@ -237,26 +237,33 @@ def test_regrading_is_idempotent(graded: tuple[Path, subprocess.CompletedProcess
     assert len(rows) == len(before)
 
 
-def test_only_the_main_thread_writes_the_gradebook(monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Workers grade in private gradebooks; every write to the course's comes from this process's main thread."""
+    import os
+
     from autograder.course import grade as grading
+    from autograder.course.gradebook import Merger
 
     root = build_course(tmp_path_factory.mktemp("small") / "course", "en")
     release = nbformat.read(root / "release" / LESSON / f"{LESSON}.ipynb", as_version=4)
     for student in ("a", "b", "c"):
         shutil.copytree(root / "release" / LESSON, root / "submitted" / student / LESSON)
         nbformat.write(release, root / "submitted" / student / LESSON / f"{LESSON}.ipynb")
-    writers: list[str] = []
-    for name in ("_merge", "_record_zero", "_verify_hidden"):
-        original = getattr(grading, name)
+    (root / "submitted" / "d" / LESSON).mkdir(parents=True)  # no notebook: recorded with 0
+    writers: list[tuple[int, str]] = []
+    for name in ("merge", "record_zero"):
+        original = getattr(Merger, name)
 
         def spy(*args: object, _original=original, **kwargs: object) -> object:
-            writers.append(threading.current_thread().name)
+            writers.append((os.getpid(), threading.current_thread().name))
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(grading, name, spy)
-    grading.grade(root, jobs=3, progress=False)
-    assert writers and set(writers) == {threading.main_thread().name}
+        monkeypatch.setattr(Merger, name, spy)
+    grading.grade(root, jobs=2, progress=False)
+    assert len(writers) == 4 and set(writers) == {(os.getpid(), threading.main_thread().name)}
+    # The graded folders came back from the workers as bytes.
+    assert all((root / "autograded" / s / LESSON / f"{LESSON}.ipynb").is_file() for s in "abc")
 
 
 def test_nbgrader_cli_skips_only_the_slow_optional_import() -> None:

@@ -125,7 +125,8 @@ def test_missing_batch_normalization_is_named() -> None:
     wrong = edited(reference.ResidualBlock, "        x = self.bn2(x)\n", "")
     for name in BLOCK_CHECKS:
         text = failure(name, wrong)
-        assert "ResidualBlock(4, 3): batch normalization is missing — only 1 of the 2 BatchNormalization" in text
+        assert ("ResidualBlock(4, 3): batch normalization is missing — 1 BatchNormalization layer is used, "
+                "expected 2") in text
 
     stem = edited(reference.ResNet, "        x = self.bn(x)\n", "")
     assert "ResNet(7), first layers: batch normalization is missing" in failure("ResNet_layers", stem)
@@ -203,9 +204,36 @@ def test_resnet_with_a_wrong_block_points_at_the_block() -> None:
     assert "fix `ResidualBlock` first" in text and "without its skip connection" in text
 
 
+def test_resnet_with_a_stub_left_in_the_block_names_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from conftest import student_notebook
+
+    notebook = nbformat.read(student_notebook("residual_units", "en"), as_version=4)
+    stub = next(cell.source for cell in notebook.cells
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == "ResidualBlock")
+    namespace = dict(vars(sys.modules[reference.ResNet.__module__]))
+    exec(stub, namespace)  # noqa: S102 - the learner's untouched ResidualBlock cell
+    resnet = edited(reference.ResNet, "x = self.id1a(x)", "x = self.id1a(x)", ResidualBlock=namespace["ResidualBlock"])
+    for name in RESNET_CHECKS:
+        text = failure(name, resnet)
+        assert "`ResNet` calls `ResidualBlock`, which does not pass its own checks yet: fix `ResidualBlock` first" \
+            in text, text
+        assert "`ResidualBlock` returned `...`: the stub is not filled in yet" in text
+    monkeypatch.setenv("RESNET_COURSE_LANG", "ru")
+    assert "сначала исправьте `ResidualBlock`" in failure("ResNet_layers", resnet)
+
+
+def test_resnet_with_an_undefined_block_says_which() -> None:
+    source = textwrap.dedent(inspect.getsource(reference.ResNet))
+    namespace = {name: value for name, value in vars(sys.modules[reference.ResNet.__module__]).items()
+                 if name != "ResidualBlock"}
+    exec(source, namespace)  # noqa: S102 - as if the ResidualBlock cell had stopped with an error
+    assert "`ResNet` calls `ResidualBlock`, which is not defined" in failure("ResNet_layers", namespace["ResNet"])
+
+
 def test_one_block_used_twice_is_caught() -> None:
     wrong = edited(reference.ResNet, "x = self.id1b(x)", "x = self.id1a(x)")
-    assert "ResNet uses 1 residual block(s), expected 2" in failure("ResNet_layers", wrong)
+    assert "ResNet uses 1 residual block, expected 2" in failure("ResNet_layers", wrong)
 
 
 def test_weights_that_do_not_line_up_are_reported() -> None:
@@ -367,7 +395,7 @@ def test_hidden_tests_catch_a_wrong_block(grading: Path, mistake: str) -> None:
     recorded = record(grading, "ResidualBlock_shape_params", wrong)
     check.verify_hidden("ResidualBlock_shape_params", recorded, reference, SEED)  # the layers are right
     for grade_id in ("ResidualBlock_forward_inference", "ResidualBlock_forward_training"):
-        assert "values differ from the expected ones" in hidden_failure(grading, grade_id, wrong)
+        assert "values differ from the expected values" in hidden_failure(grading, grade_id, wrong)
 
 
 def test_hidden_tests_catch_a_wrong_resnet(grading: Path) -> None:
@@ -376,15 +404,15 @@ def test_hidden_tests_catch_a_wrong_resnet(grading: Path) -> None:
     no_relu = class_variant(reference.ResNet, "mistake_stem_no_relu")
     for grade_id in ("ResNet_layers", "ResNet_shape_params"):
         check.verify_hidden(grade_id, record(grading, grade_id, no_relu), reference, SEED)
-    assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", no_relu)
+    assert "values differ from the expected values" in hidden_failure(grading, "ResNet_forward", no_relu)
 
     no_softmax = class_variant(reference.ResNet, "mistake_no_softmax")
-    assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", no_softmax)
+    assert "values differ from the expected values" in hidden_failure(grading, "ResNet_forward", no_softmax)
     assert "The model has 13 layers, the reference has 14" in hidden_failure(grading, "ResNet_layers", no_softmax)
 
     block = edited(reference.ResidualBlock, *NO_SKIP)
     with_wrong_block = edited(reference.ResNet, "x = self.id1a(x)", "x = self.id1a(x)", ResidualBlock=block)
-    assert "values differ from the expected ones" in hidden_failure(grading, "ResNet_forward", with_wrong_block)
+    assert "values differ from the expected values" in hidden_failure(grading, "ResNet_forward", with_wrong_block)
 
     twice = edited(reference.ResNet, "x = self.id1b(x)", "x = self.id1a(x)")
     assert "Layer 8 of 14 (ResNet): expected a block 2 / Conv2D" in hidden_failure(grading, "ResNet_layers", twice)

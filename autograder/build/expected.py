@@ -46,16 +46,16 @@ def _stage_labels(table: list[dict[str, Any]]) -> list[dict[str, str]]:
     labels, block, seen_pool, after_add = [], 0, False, False
     for row in table:
         if not seen_pool:
-            label = {"en": "stage 1", "ru": "часть 1"} if row["class"] not in ("InputLayer", "ZeroPadding2D") else {
+            label = {"en": "stage 1", "ru": "стадия 1"} if row["class"] not in ("InputLayer", "ZeroPadding2D") else {
                 "en": "input", "ru": "вход"}
             seen_pool = row["class"] == "MaxPooling2D"
         elif block < len(blocks):
             stage, number = blocks[block]
             if number == 1:
-                label = {"en": f"stage {stage}, convolutional block", "ru": f"часть {stage}, свёрточный блок"}
+                label = {"en": f"stage {stage}, convolutional block", "ru": f"стадия {stage}, свёрточный блок"}
             else:
                 label = {"en": f"stage {stage}, identity block {number - 1}",
-                         "ru": f"часть {stage}, тождественный блок {number - 1}"}
+                         "ru": f"стадия {stage}, тождественный блок {number - 1}"}
             if after_add:  # the ReLU after Add closes the block
                 block += 1
             after_add = row["class"] == "Add"

@@ -131,7 +131,7 @@ LABELS = {
         "shortcut_id": "обходное соединение (без слоёв): $X$",
         "r50_title": "ResNet-50 для изображений 64×64×3",
         "zeropad": "ZeroPad 3×3",
-        "stage": "Часть {n}",
+        "stage": "Стадия {n}",
         "conv7": "Свёртка 7×7, /2",
         "maxpool": "MaxPool 3×3, /2",
         "conv_block": "Свёрточный\nблок",

@@ -9,9 +9,11 @@
 
 In code cells a line whose text starts with ``#en|`` or ``#ru|`` exists only in that
 language (comments, docstrings), with the marker removed; everything else is shared, so
-the code the two languages run is the same. In markdown, ``@IMG@`` becomes the folder of
-the language's figures and ``@EXPECTED:<name>@`` the expected-output block computed from
-``autograder/expected``.
+the code the two languages run is the same. In markdown, ``<img src="@IMG@/<name>.png" alt="…">``
+becomes the language's figure ``images/<lang>/<name>.png`` embedded as a cell attachment (so it
+renders wherever the notebook is opened: ``jupyter lab notebooks/``, the repository root, a copy
+on its own, nbgrader's feedback), and ``@EXPECTED:<name>@`` the expected-output block computed
+from ``autograder/expected``.
 
     python -m autograder generate notebooks [--check]
 """
@@ -19,6 +21,7 @@ the language's figures and ``@EXPECTED:<name>@`` the expected-output block compu
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import sys
 from collections.abc import Callable
@@ -35,6 +38,11 @@ LANGS = ("en", "ru")
 HEADER = re.compile(r"^%% (md|code)\b(.*)$")
 LANG_LINE = re.compile(r"^(\s*)#(en|ru)\|(.*)$")
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+IMAGES = ROOT / "images"
+# A figure link: ``@IMG@/`` in a lesson source, ``../../images/<lang>/`` in notebooks made before figures
+# were embedded (the course build passes those through the same function).
+FIGURE = re.compile(r'<img src="(?:@IMG@|\.\./\.\./images/(?:en|ru))/(?P<name>[\w.-]+\.png)"(?P<attributes>[^>]*)>')
+ALT = re.compile(r'\balt="(?P<alt>[^"]*)"')
 
 
 @dataclass
@@ -118,8 +126,8 @@ def _block_summary(values: dict[str, Any], case: str) -> str:
 
 def _identity_block(values: dict[str, Any]) -> str:
     return (
-        "With training=False\n\n" + _block_summary(values, "identity_block_training_false")
-        + "\n\nWith training=True\n\n" + _block_summary(values, "identity_block_training_true")
+        "training=False\n\n" + _block_summary(values, "identity_block_training_false")
+        + "\n\ntraining=True\n\n" + _block_summary(values, "identity_block_training_true")
     )
 
 
@@ -157,10 +165,27 @@ EXPECTED_BLOCKS: dict[str, dict[str, Callable[[dict[str, Any]], str]]] = {
 }
 
 
+def attach_figures(cell: nbformat.NotebookNode, lang: str, images: Path = IMAGES) -> None:
+    """Replace each figure link of a markdown cell by an image carried in the cell's attachments.
+
+    Markdown image syntax, because nbconvert (nbgrader's feedback) resolves ``attachment:`` there
+    and not in an HTML ``<img>``; a ``style`` width is dropped (the figure shows at its own size,
+    at most the cell's width), an ``alt`` text is kept.
+    """
+
+    def embed(match: re.Match[str]) -> str:
+        name = match.group("name")
+        data = (images / lang / name).read_bytes()
+        cell.setdefault("attachments", {})[name] = {"image/png": base64.b64encode(data).decode("ascii")}
+        alt = ALT.search(match.group("attributes"))
+        text = alt.group("alt") if alt else Path(name).stem.replace("_", " ")
+        return f"![{text.replace('[', '(').replace(']', ')')}](attachment:{name})"
+
+    cell.source = FIGURE.sub(embed, cell.source)
+
+
 def fill(text: str, lesson: str, lang: str) -> str:
     from autograder.expected import load
-
-    text = text.replace("@IMG@", f"../../images/{lang}")
 
     def expected(match: re.Match[str]) -> str:
         block = EXPECTED_BLOCKS[lesson][match.group(1)](load(lesson))
@@ -179,6 +204,10 @@ def build(lesson: str, lang: str, source: Path | None = None) -> nbformat.Notebo
         cell_id = f"{lesson[:40]}-{index:03d}"
         if cell.kind == "md":
             new = nbformat.v4.new_markdown_cell(fill(markdown_for(cell, lang, origin), lesson, lang), id=cell_id)
+            attach_figures(new, lang)
+            if "@IMG@" in new.source:
+                raise ValueError(f"{origin}:{cell.line_number}: '@IMG@' outside a figure link "
+                                 '<img src="@IMG@/NAME.png">')
         else:
             new = nbformat.v4.new_code_cell(code_for(cell, lang), id=cell_id)
             grading = nbgrader_metadata(cell, origin)

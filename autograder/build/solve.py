@@ -32,7 +32,17 @@ def solve_cell(source: str, name: str, reference: str) -> str:
 
 
 def solve(notebook: nbformat.NotebookNode, lesson: str) -> nbformat.NotebookNode:
-    reference = importlib.import_module(f"solutions.{lesson}")
+    from autograder.course import use_solutions
+    from autograder.startup import quiet_tensorflow_start
+
+    use_solutions()  # the repository's solutions/, whatever the working folder
+    quiet_tensorflow_start()  # solutions import TensorFlow: without its start-up lines on the terminal
+    try:
+        reference = importlib.import_module(f"solutions.{lesson}")
+    except ModuleNotFoundError as error:
+        if error.name != f"solutions.{lesson}":
+            raise
+        raise ValueError(f"no reference solutions for lesson {lesson!r} (solutions/{lesson}.py)") from None
     solved = nbformat.from_dict(notebook)
     for cell in solved.cells:
         grading = cell.metadata.get("nbgrader", {})
@@ -45,7 +55,11 @@ def solve(notebook: nbformat.NotebookNode, lesson: str) -> nbformat.NotebookNode
 
 
 def solve_file(notebook_path: Path, output: Path) -> Path:
-    """Read a student notebook, write its solved version to ``output``; return ``output``."""
+    """Read a student notebook, write its solved version to ``output``; return the file written.
+
+    ``output`` is the notebook to write, or a folder (an existing one, or any name not ending
+    in ``.ipynb``) to write it into under the student notebook's name.
+    """
     if not notebook_path.is_file():
         raise ValueError(f"no such notebook: {notebook_path}")
     try:
@@ -53,7 +67,7 @@ def solve_file(notebook_path: Path, output: Path) -> Path:
     except Exception as error:  # noqa: BLE001 - nbformat raises several unrelated types
         raise ValueError(f"{notebook_path} is not a readable notebook: {error}") from None
     solved = solve(notebook, lesson_of(notebook, notebook_path))
-    if output.is_dir():
+    if output.is_dir() or output.suffix != ".ipynb":
         output = output / notebook_path.name
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(solved, output)

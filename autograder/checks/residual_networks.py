@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from autograder import fast_mode
-from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display
+from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display, running_line
 from autograder.checks.compare import expect_close, expect_eager_tensor, expect_shape, layer_table, to_array
 from autograder.expected import array, load
+from autograder.i18n import current_language, message
 
 LESSON = "residual_networks"
 EXERCISES = ("identity_block", "convolutional_block", "ResNet50", "load_dataset")
@@ -39,6 +40,24 @@ def constant_initializer(seed: int = 0) -> Any:
     return constant(value=1)
 
 
+def seed_zero_initializer(function: Any) -> Any:
+    """:func:`constant_initializer` for the learner's ``function``, failing unless called as ``initializer(seed=0)``.
+
+    The constant weights make the block's numbers easy to follow, but they hide a missing seed,
+    which the lesson asks for (with the default random initializer it changes every weight).
+    """
+
+    def initializer(*args: Any, **kwargs: Any) -> Any:
+        seed = kwargs["seed"] if "seed" in kwargs else (args[0] if args else None)
+        if len(args) + len(kwargs) != 1 or isinstance(seed, bool) or seed != 0:
+            found = ", ".join([repr(value) for value in args] + [f"{key}={value!r}" for key, value in kwargs.items()])
+            where = running_line(function)
+            raise CheckFailed(message("initializer_seed", found=found) + ("\n" + where if where else ""))
+        return constant_initializer()
+
+    return initializer
+
+
 # name -> (function name, keyword arguments); the same cases feed the expected-value generator.
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "identity_block_training_false": (
@@ -54,9 +73,14 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def run_case(function: Any, case: str) -> Any:
-    """Run the learner's (or the reference) function on one of the lesson's cases."""
+def run_case(function: Any, case: str, strict_seed: bool = False) -> Any:
+    """Run the learner's (or the reference) function on one of the lesson's cases.
+
+    ``strict_seed``: the case's constant initializer must be called as ``initializer(seed=0)``.
+    """
     name, kwargs = CASES[case]
+    if strict_seed and kwargs.get("initializer") is constant_initializer:
+        kwargs = {**kwargs, "initializer": seed_zero_initializer(function)}
     return call_student(function, name, seed_input(), **kwargs)
 
 
@@ -66,7 +90,7 @@ def _expected(case: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def _block_values(function: Any, case: str, label: str) -> None:
-    output = to_array(run_case(function, case))
+    output = to_array(run_case(function, case, strict_seed=True))
     expected, mistakes = _expected(case)
     expect_close(label, output, expected, mistakes)
 
@@ -114,6 +138,14 @@ def convolutional_block_training_true(convolutional_block: Any) -> None:
 
 # --- ResNet-50 -----------------------------------------------------------------------------
 
+# The exercises ResNet50 calls, with their own checks: when a ResNet50 check fails because of one of them,
+# the learner is sent to fix that block first.
+BLOCK_CHECKS: dict[str, tuple[Any, ...]] = {
+    "identity_block": (identity_block_shape, identity_block_training_false, identity_block_training_true),
+    "convolutional_block": (convolutional_block_shape, convolutional_block_training_false,
+                            convolutional_block_training_true),
+}
+
 _models: dict[int, Any] = {}
 
 
@@ -130,8 +162,6 @@ def _student_table(ResNet50: Any) -> list[dict[str, Any]]:
 
 
 def _where(index: int, total: int) -> str:
-    from autograder.i18n import current_language, message
-
     stage = load(LESSON)["resnet50"]["stages"][index][current_language()]
     return message("layer_where", index=index + 1, total=total, stage=stage)
 
@@ -157,12 +187,13 @@ def _compare_layers(ResNet50: Any, fields: tuple[str, ...]) -> None:
     compare_tables(load(LESSON)["resnet50"]["layers"], _student_table(ResNet50), fields)
 
 
-@check({"en": "ResNet50: layers in order", "ru": "ResNet50: последовательность слоёв"})
+@check({"en": "ResNet50: layers in order", "ru": "ResNet50: последовательность слоёв"}, uses=BLOCK_CHECKS)
 def ResNet50_layers(ResNet50: Any) -> None:
     _compare_layers(ResNet50, ())
 
 
-@check({"en": "ResNet50: output shapes and parameters", "ru": "ResNet50: размерности выходов и параметры"})
+@check({"en": "ResNet50: output shapes and parameters", "ru": "ResNet50: размерности выходов и параметры"},
+       uses=BLOCK_CHECKS)
 def ResNet50_shapes(ResNet50: Any) -> None:
     _compare_layers(ResNet50, ("output_shape", "params"))
     expected_total = load(LESSON)["resnet50"]["total_params"]
@@ -171,7 +202,7 @@ def ResNet50_shapes(ResNet50: Any) -> None:
         fail("param_total", expected=expected_total, found=found_total)
 
 
-@check({"en": "ResNet50: layer settings", "ru": "ResNet50: настройки слоёв"})
+@check({"en": "ResNet50: layer settings", "ru": "ResNet50: настройки слоёв"}, uses=BLOCK_CHECKS)
 def ResNet50_config(ResNet50: Any) -> None:
     _compare_layers(ResNet50, ("config",))
 
@@ -322,7 +353,7 @@ def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any
         output = np.asarray(recorded["output"], dtype=np.float64)
         if grade_id.endswith("_shape"):
             if exercise == "convolutional_block" and not bool(recorded["eager"]):
-                fail("not_tensor", found="a non-eager value")
+                fail("not_tensor", found=message("non_eager_value"))
             expect_shape(output, want["output"].shape)
             if exercise == "identity_block" and output.min() < 0:
                 fail("negative_after_relu", found=float(output.min()))
@@ -355,5 +386,5 @@ __all__ = [
     "load_dataset_labels",
 ]
 
-install_ipython_display()
+install_ipython_display(EXERCISES)
 fast_mode.activate_if_grading()

@@ -428,14 +428,21 @@ def _build_resnet(ResNet: Any, num_classes: int, input_shape: tuple[int, ...]) -
     return model, output
 
 
-@check({"en": "ResNet: layers", "ru": "ResNet: слои"})
+# The exercise ResNet uses, with its own checks: a ResNet check that fails because of it says to fix it first.
+BLOCK_CHECKS: dict[str, tuple[Any, ...]] = {
+    "ResidualBlock": (ResidualBlock_shape_params, ResidualBlock_forward_inference, ResidualBlock_forward_training),
+}
+
+
+@check({"en": "ResNet: layers", "ru": "ResNet: слои"}, uses=BLOCK_CHECKS)
 def ResNet_layers(ResNet: Any) -> None:
     stored = load(LESSON)["resnet"]["forward"]
     model, _ = _build_resnet(ResNet, stored["num_classes"], tuple(stored["input_shape"]))
     resnet_problems(model, stored["num_classes"])
 
 
-@check({"en": "ResNet: output shape and parameters", "ru": "ResNet: размерность выхода и число параметров"})
+@check({"en": "ResNet: output shape and parameters", "ru": "ResNet: размерность выхода и число параметров"},
+       uses=BLOCK_CHECKS)
 def ResNet_shape_params(ResNet: Any) -> None:
     for case in load(LESSON)["resnet"]["shape_cases"]:
         num_classes = case["num_classes"]
@@ -464,7 +471,7 @@ def _block_class_problem(model: Any) -> str | None:
 
 
 @check({"en": "ResNet: output values with the reference weights, both modes",
-        "ru": "ResNet: значения выхода с весами эталонной модели, оба режима"})
+        "ru": "ResNet: значения выхода с весами эталонной модели, оба режима"}, uses=BLOCK_CHECKS)
 def ResNet_forward(ResNet: Any) -> None:
     stored = load(LESSON)["resnet"]["forward"]
     num_classes = stored["num_classes"]
@@ -671,5 +678,5 @@ __all__ = [
     "ResNet_forward",
 ]
 
-install_ipython_display()
+install_ipython_display(EXERCISES)
 fast_mode.activate_if_grading()

@@ -14,8 +14,15 @@ class CourseError(Exception):
 
 
 def use_solutions() -> None:
-    """Make ``solutions`` importable in this (grader) process only — never in a learner's kernel."""
-    if (REPO / "solutions").is_dir() and str(REPO) not in sys.path:
+    """Make ``solutions`` importable in this (grader) process only — never in a learner's kernel.
+
+    The package is never installed, so this works from any working folder of a repository
+    checkout (``pip install -e .``); elsewhere CourseError says what is missing.
+    """
+    if not (REPO / "solutions").is_dir():
+        raise CourseError(f"the reference solutions are not here ({REPO / 'solutions'} is missing): "
+                          "run this from a checkout of the course repository installed with pip install -e .")
+    if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
 
 

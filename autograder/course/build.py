@@ -6,41 +6,49 @@ For each lesson, ``source/<lesson>/`` gets the student notebook of the chosen la
 and everything the notebook needs beside it: the runtime part of ``autograder`` (checks,
 messages, expected values — never ``solutions``), the data, ``result.md`` and ``course_lang``.
 Then ``nbgrader generate_assignment`` fills ``release/``. The course is assembled in a
-temporary folder and moved into place only when complete.
+temporary folder and moved into place only when complete. ``nbgrader_config.py`` names the
+course id, the exchange and the late penalty; ``for_students/nbgrader_config.py`` is what the
+students' Jupyter needs to find the course in the exchange.
 """
 
 from __future__ import annotations
 
 import ast
-import base64
+import hashlib
 import importlib
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
 
+from autograder.build import notebooks
 from autograder.course import LANGS, REPO, CourseError, lessons
 from autograder.i18n import LANG_FILE
 
+# The course id before each course got its own (course.json names it; use read_course(root)["course_id"]).
 COURSE_ID = "resnet-course"
 MARKER = "course.json"
 # The part of the package a learner's kernel needs; the rest (build tools, grading) stays home.
-RUNTIME = ("__init__.py", "i18n.py", "fast_mode.py", "datasets.py", "checks", "expected")
-IMG = re.compile(r'<img src="\.\./\.\./images/(?P<lang>en|ru)/(?P<name>[\w.-]+\.png)"[^>]*>')
+RUNTIME = ("__init__.py", "i18n.py", "fast_mode.py", "datasets.py", "startup.py", "checks", "expected")
+IMG = notebooks.FIGURE  # a figure link; the notebooks generator embeds figures the same way
 
 CONFIG = '''\
 # nbgrader configuration written by `python -m autograder course`. The course root is this folder.
+from autograder.course.feedback import TEMPLATE_NAME, TEMPLATES, FeedbackExporter, HideHiddenTests
 from autograder.course.preprocessors import LimitOutputSize, RobustExecute
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
 
 c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = "{course_id}"
+c.CourseDirectory.course_id = {course_id!r}
+{exchange}
+# A submission after the due date (`nbgrader db assignment add LESSON --duedate=...`): "none" or "zero".
+c.LateSubmissionPlugin.penalty_method = {late_penalty!r}
 
 # The source notebooks are already the student versions (stubs, no reference code):
 # keep the answer cells as they are; hidden test regions are still removed on release.
@@ -67,19 +75,39 @@ c.IgnorePattern.pattern = (
     r"(^|\\n)([IWEF]\\d{{4}} [\\d:.]+ +\\d+ \\S+:\\d+\\]"
     r"|WARNING: All log messages before absl|(WARNING|INFO|ERROR):(tensorflow|absl):)"
 )
+
+# Feedback HTML in the course's language, formulas as MathML (no internet needed), without the
+# hidden tests; formgrader (an HTMLExporter too) hides them from graders' pages as well.
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = TEMPLATE_NAME
+c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES)]
+c.FeedbackExporter.language = "{lang}"
+c.HTMLExporter.preprocessors = [HideHiddenTests]
 '''
+
+STUDENT_CONFIG = '''\
+# nbgrader configuration for the students of the course {course_id!r}, written by `python -m autograder course`.
+# Put it in each student's ~/.jupyter/nbgrader_config.py, or for every user of a JupyterHub in
+# /etc/jupyter/nbgrader_config.py. Then the students' nbgrader (the Assignments tab, or
+# `nbgrader fetch_assignment LESSON`) finds the course.
+# Конфигурация nbgrader для студентов курса {course_id!r}: положите этот файл в ~/.jupyter/nbgrader_config.py
+# каждого студента или, для всех пользователей JupyterHub, в /etc/jupyter/nbgrader_config.py.
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = {course_id!r}
+{exchange}'''
+
+LATE_PENALTIES = ("none", "zero")  # nbgrader's LateSubmissionPlugin.penalty_method
+# nbgrader puts the course id into folder names of the exchange: a safe folder name, and no "+"
+# (which separates the parts of a submission's name there).
+COURSE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _attach_figures(cell: nbformat.NotebookNode, lang: str) -> None:
-    """Replace links to the repository's figures by attachments carried inside the notebook."""
+    """Replace links to the repository's figures by attachments carried inside the notebook.
 
-    def embed(match: re.Match[str]) -> str:
-        name = match.group("name")
-        data = (REPO / "images" / lang / name).read_bytes()
-        cell.setdefault("attachments", {})[name] = {"image/png": base64.b64encode(data).decode("ascii")}
-        return f"![{Path(name).stem.replace('_', ' ')}](attachment:{name})"
-
-    cell.source = IMG.sub(embed, cell.source)
+    The generated notebooks already carry their figures; this catches a notebook with links left.
+    """
+    notebooks.attach_figures(cell, lang, REPO / "images")
 
 
 def _with_hidden_test(cell: nbformat.NotebookNode) -> None:
@@ -129,32 +157,80 @@ NBGRADER = (sys.executable, "-m", "autograder.course.nbgrader_cli")  # nbgrader'
 
 
 def nbgrader(root: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """Run an nbgrader command in the course ``root``; raise CourseError with its last log line on failure."""
+    """Run an nbgrader command in the course ``root``; raise CourseError with nbgrader's own error on failure."""
     run = subprocess.run([*NBGRADER, *args], cwd=root, capture_output=True, text=True,
                          timeout=timeout)
     if run.returncode != 0:
-        lines = [line for line in (run.stderr + run.stdout).splitlines() if line.strip()]
-        raise CourseError(f"nbgrader {' '.join(args)} failed: {lines[-1] if lines else run.returncode}")
+        from autograder.course.nbgrader_cli import error_cause
+
+        cause = error_cause(run.stdout + "\n" + run.stderr) or f"exit code {run.returncode}"
+        raise CourseError(f"nbgrader {' '.join(args)} failed: {cause}")
     return run
 
 
-def build_course(target: Path, lang: str, cell_timeout: int = 120) -> Path:
-    """Build a complete course in ``target`` (which must not exist or be empty)."""
+def default_course_id(target: Path) -> str:
+    """A readable course id unique to the folder: its name, made safe, and a short hash of its path.
+
+    Two courses called ``ml`` in two instructors' homes get different ids, so they can share
+    one exchange; rebuilding a course in the same folder keeps its id.
+    """
+    target = target.expanduser().resolve()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", target.name).strip("-._")[:40] or "course"
+    return f"{name}-{hashlib.sha256(str(target).encode()).hexdigest()[:6]}"
+
+
+def check_course_id(course_id: str) -> str:
+    if not COURSE_ID_PATTERN.fullmatch(course_id):
+        raise CourseError(f"course id {course_id!r} cannot be a folder name in nbgrader's exchange: use up to 64 "
+                          "letters, digits, '.', '_' and '-', starting with a letter or a digit")
+    return course_id
+
+
+def _exchange_line(exchange: Path | None) -> str:
+    if exchange is None:
+        return "# c.Exchange.root: nbgrader's default exchange (/usr/local/share/nbgrader/exchange)\n"
+    return f"c.Exchange.root = {str(exchange)!r}\n"
+
+
+def build_course(target: Path, lang: str, cell_timeout: int = 120, course_id: str | None = None,
+                 exchange: Path | None = None, late_penalty: str = "none") -> Path:
+    """Build a complete course in ``target`` (which must not exist or be empty).
+
+    ``course_id`` defaults to :func:`default_course_id`; ``exchange`` is the folder nbgrader's
+    release, submit, collect and feedback commands share (it may exist already and hold other
+    courses; ``nbgrader release_assignment`` creates it if it does not); ``late_penalty`` is
+    nbgrader's penalty method for a submission after the due date, ``none`` or ``zero``.
+    """
     if lang not in LANGS:
         raise CourseError(f"unknown language {lang!r}: choose one of {', '.join(LANGS)}")
-    target = target.resolve()
+    if late_penalty not in LATE_PENALTIES:
+        raise CourseError(f"unknown late penalty {late_penalty!r}: choose one of {', '.join(LATE_PENALTIES)}")
+    target = target.expanduser().resolve()
+    course_id = check_course_id(course_id if course_id is not None else default_course_id(target))
+    if exchange is not None:
+        exchange = exchange.expanduser().resolve()
+        if exchange.exists() and not exchange.is_dir():
+            raise CourseError(f"the exchange {exchange} exists and is not a folder")
     if target.exists() and any(target.iterdir()):
         raise CourseError(f"{target} already exists and is not empty; choose a new folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    # Not mkdtemp (mode 700): the course gets the user's umask, so a group of teaching
+    # assistants can read it.
+    staging = target.parent / f".{target.name}.partial-{secrets.token_hex(4)}"
+    staging.mkdir()
     try:
         (staging / "nbgrader_config.py").write_text(
-            CONFIG.format(course_id=COURSE_ID, lang=lang, timeout=cell_timeout), encoding="utf-8")
+            CONFIG.format(course_id=course_id, lang=lang, timeout=cell_timeout, exchange=_exchange_line(exchange),
+                          late_penalty=late_penalty), encoding="utf-8")
+        (staging / "for_students").mkdir()
+        (staging / "for_students" / "nbgrader_config.py").write_text(
+            STUDENT_CONFIG.format(course_id=course_id, exchange=_exchange_line(exchange)), encoding="utf-8")
         for lesson in lessons():
             _write_lesson(staging, lesson, lang)
         (staging / "submitted").mkdir()
-        (staging / MARKER).write_text(json.dumps({"course_id": COURSE_ID, "language": lang, "lessons": lessons()},
-                                                 indent=1) + "\n", encoding="utf-8")
+        description = {"course_id": course_id, "language": lang, "lessons": lessons(),
+                       "exchange": str(exchange) if exchange else None, "late_penalty": late_penalty}
+        (staging / MARKER).write_text(json.dumps(description, indent=1) + "\n", encoding="utf-8")
         for lesson in lessons():
             nbgrader(staging, "generate_assignment", lesson, "--force")
         # The gradebook records absolute paths nowhere, so the finished course can move into place.
@@ -168,8 +244,13 @@ def build_course(target: Path, lang: str, cell_timeout: int = 120) -> Path:
 
 
 def read_course(root: Path) -> dict:
-    """The course's description; CourseError if ``root`` is not a course built by this tool."""
+    """The course's description (course_id, language, lessons, exchange, late_penalty).
+
+    CourseError if ``root`` is not a course built by this tool.
+    """
     marker = root / MARKER
     if not root.is_dir() or not marker.is_file() or not (root / "nbgrader_config.py").is_file():
         raise CourseError(f"{root} is not a course (no {MARKER}); create one with: python -m autograder course DIR")
-    return json.loads(marker.read_text(encoding="utf-8"))
+    description = json.loads(marker.read_text(encoding="utf-8"))
+    # Courses built before these options existed: nbgrader's defaults, which their config kept.
+    return {"course_id": COURSE_ID, "exchange": None, "late_penalty": "none"} | description

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import threading
 from typing import Any
 
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from autograder.i18n import message
 
@@ -38,6 +39,42 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (a sandboxed kernel runs a few levels under bwrap)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    queue.extend(int(child) for child in children.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree_rss_bytes(pid: int) -> int:
+    return sum(_rss_bytes(member) for member in _descendants(pid))
+
+
+def remove_links(folder: str) -> list[str]:
+    """Delete everything in ``folder`` that is not a plain file or folder (links, pipes, sockets).
+
+    The kernel could leave a link named like the notebook nbgrader is about to write, pointing
+    at the grader's files; nbgrader runs outside the sandbox and would write through it.
+    """
+    removed = []
+    for base, dirs, files in os.walk(folder):  # os.walk does not descend into linked folders
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            mode = os.lstat(path).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                os.unlink(path)
+                removed.append(os.path.relpath(path, folder))
+    return removed
+
+
 def _error(name: str, text: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=name, evalue=text, traceback=[f"\x1b[0;31m{name}\x1b[0m: {text}"])
 
@@ -46,8 +83,16 @@ class RobustExecute(Execute):
     memory_limit = Integer(0, help="Kill the kernel above this many bytes of resident memory (0: no limit)").tag(
         config=True)
     language = Unicode("en", help="Language of the messages added to cells").tag(config=True)
+    sandbox = Bool(False, help="Run the kernel in the bubblewrap sandbox (autograder.course.sandbox)").tag(
+        config=True)
+    stats_file = Unicode("", help="Where to write the kernel's peak memory (JSON), outside the sandbox").tag(
+        config=True)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if self.sandbox:
+            from autograder.course.kernel import SandboxedKernelManager
+
+            self.kernel_manager_class = SandboxedKernelManager
         self._running_index = -1
         self._memory_killed = False
         self._watchdog = None
@@ -61,6 +106,10 @@ class RobustExecute(Execute):
         finally:
             self._watchdog_stop.set()
             self._save_peak_memory()
+            folder = (resources or {}).get("metadata", {}).get("path")
+            if self.sandbox and folder:  # the kernel and all it started are gone: clean what it left
+                for name in remove_links(folder):
+                    self.log.warning("Removed %s left by the kernel (not a plain file)", name)
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         self._running_index = index
@@ -73,10 +122,9 @@ class RobustExecute(Execute):
             raise
 
     def _save_peak_memory(self) -> None:
-        """Leave the kernel's peak resident memory where the grader collects the hidden-test recordings."""
-        folder = os.environ.get("AUTOGRADER_RECORD_DIR")
-        if folder and os.path.isdir(folder):
-            with open(os.path.join(folder, "kernel.json"), "w", encoding="utf-8") as file:
+        """Leave the kernel's peak resident memory for the grading statistics (never where the kernel writes)."""
+        if self.stats_file:
+            with open(self.stats_file, "w", encoding="utf-8") as file:
                 json.dump({"peak_rss_bytes": self.peak_rss}, file)
 
     def _kernel_pid(self) -> int | None:
@@ -91,7 +139,7 @@ class RobustExecute(Execute):
 
         def watch() -> None:
             while not self._watchdog_stop.wait(0.2):
-                rss = _rss_bytes(pid)
+                rss = _tree_rss_bytes(pid)
                 self.peak_rss = max(self.peak_rss, rss)
                 if self.memory_limit and rss > self.memory_limit:
                     self._memory_killed = True
@@ -106,7 +154,7 @@ class RobustExecute(Execute):
 
     def _reason(self) -> str:
         if self._memory_killed:
-            return message("kernel_memory", self.language, limit=f"{self.memory_limit / 2**30:.1f} GiB")
+            return message("kernel_memory", self.language, limit=self.memory_limit / 2**30)
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         code = process.poll() if process is not None else None
         if process is not None and code is None:
@@ -116,6 +164,8 @@ class RobustExecute(Execute):
                 code = None
         if code is not None and code < 0:
             return message("kernel_signal", self.language, signal=signal.Signals(-code).name)
+        if self.sandbox and code is not None and 128 < code < 128 + signal.NSIG:  # bwrap: 128 + the signal
+            return message("kernel_signal", self.language, signal=signal.Signals(code - 128).name)
         return message("kernel_exit", self.language, code=code if code is not None else "?")
 
     def _record_death(self, nb: NotebookNode) -> None:

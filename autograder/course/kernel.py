@@ -1,0 +1,100 @@
+"""A Jupyter kernel manager whose kernels run in the grading sandbox (``autograder.course.sandbox``).
+
+The kernel talks to nbgrader over unix sockets in a folder of its own (ZeroMQ's ``ipc``
+transport), since its network namespace has no route to the grader's loopback. When the kernel
+is gone, every process left in its PID namespace is killed before the manager reports it
+gone: nbgrader then writes into the folder the kernel used, and nothing may still be there
+to change it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import tempfile
+import time
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import List, Unicode
+
+from autograder.checks import hidden
+from autograder.course.sandbox import launcher_command
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    writable = List(Unicode(), help="Folders besides the working directory the kernel may write").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ipc_dir = tempfile.mkdtemp(prefix="kernel-ipc-")
+        self.transport = "ipc"
+        self.ip = os.path.join(self._ipc_dir, "k")
+        self.connection_file = os.path.join(self._ipc_dir, "kernel.json")
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        writable = [self._ipc_dir, *self.writable]
+        if os.environ.get(hidden.RECORD_ENV):  # where the hidden tests save what they recorded
+            writable.append(os.environ[hidden.RECORD_ENV])
+        return launcher_command(command, writable)
+
+    async def _async_post_start_kernel(self, **kwargs: Any) -> None:
+        await super()._async_post_start_kernel(**kwargs)
+        self._namespace = await _sandbox_namespace(self.provisioner.process.pid)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        await _kill_namespace(getattr(self, "_namespace", None))
+        if not restart:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+
+def _pid_namespace(pid: int | str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                found.extend(int(child) for child in children.read().split())
+    except OSError:
+        pass
+    return found
+
+
+async def _sandbox_namespace(pid: int, timeout: float = 10) -> str | None:
+    """The PID namespace bwrap (``pid``) made for the kernel: the first process below it in another one."""
+    own = _pid_namespace("self")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in _children(pid):
+            namespace = _pid_namespace(child)
+            if namespace and namespace != own:
+                return namespace
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def _kill_namespace(namespace: str | None, timeout: float = 10) -> None:
+    """SIGKILL every process in ``namespace`` until none is left (bwrap's own teardown, made certain)."""
+    if not namespace:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [entry for entry in os.listdir("/proc") if entry.isdigit() and _pid_namespace(entry) == namespace]
+        if not left:
+            return
+        for pid in left:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        await asyncio.sleep(0.02)

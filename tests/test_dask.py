@@ -1,0 +1,192 @@
+"""Grading on a real Dask cluster: a scheduler and two workers started as separate processes on 127.0.0.1.
+
+Each worker runs in its own empty working folder: it never sees the course folder, only the
+bytes of the tasks. The scores must be exactly those of a ``--jobs 1`` run, also when one
+worker is killed (SIGKILL to its process group) while it grades.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.build.solve import solve
+from autograder.course.build import build_course
+
+LESSON = "residual_networks"
+DASK = [sys.executable, "-m", "distributed.cli"]
+
+
+def scores(root: Path) -> dict[str, float]:
+    with open(root / "grades.csv", newline="") as file:
+        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(file) if row["assignment"] == LESSON}
+
+
+def grade(root: Path, *args: str, wait: bool = True) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
+    command = [sys.executable, "-m", "autograder", "grade", str(root), "--memory-limit", "5G", *args]
+    if not wait:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root.parent)
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=root.parent)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Solved, untouched and crashing submissions, graded once with ``--jobs 1`` for reference."""
+    root = build_course(tmp_path_factory.mktemp("dask") / "course", "en", cell_timeout=40)
+    release = nbformat.read(root / "release" / LESSON / f"{LESSON}.ipynb", as_version=4)
+    solved = solve(release, LESSON)
+    crashing = nbformat.from_dict(json.loads(json.dumps(solved)))
+    index = next(i for i, c in enumerate(crashing.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "ResNet50_config")
+    crashing.cells.insert(index + 1, nbformat.v4.new_code_cell("import os\nos._exit(3)"))
+    for student, notebook in {"solved": solved, "untouched": release, "crashing": crashing,
+                              "solved_too": solved}.items():
+        shutil.copytree(root / "release" / LESSON, root / "submitted" / student / LESSON)
+        nbformat.write(notebook, root / "submitted" / student / LESSON / f"{LESSON}.ipynb")
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference_scores(course: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    copy = tmp_path_factory.mktemp("jobs1") / "course"
+    shutil.copytree(course, copy)
+    run = grade(copy, "--jobs", "1")
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = scores(copy)
+    assert got == {"solved": 18, "untouched": 0, "crashing": 16, "solved_too": 18}
+    return got
+
+
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes, each worker in its own empty folder."""
+
+    def __init__(self, folder: Path, workers: int) -> None:
+        self.folder = folder
+        scheduler_file = folder / "scheduler.json"
+        self.scheduler = self._start(["dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                      "--scheduler-file", str(scheduler_file)], folder / "scheduler")
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        self.workers = [self._start(["dask_worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                                     "--no-dashboard", "--memory-limit", "0", "--host", "127.0.0.1",
+                                     "--local-directory", str(folder / f"worker{n}")], folder / f"worker{n}")
+                        for n in range(workers)]
+
+    def _start(self, command: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+        cwd.mkdir()
+        log = open(cwd.with_suffix(".log"), "wb")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen([*DASK[:2], f"{DASK[2]}.{command[0]}", *command[1:]], cwd=cwd, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def busy_worker(self, timeout: float = 300) -> int:
+        """The index of a worker that is grading right now (its process tree runs an nbgrader kernel)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for index, worker in enumerate(self.workers):
+                if any("ipykernel" in _cmdline(pid) for pid in _descendants(worker.pid)):
+                    return index
+            time.sleep(0.5)
+        raise AssertionError("no worker started grading")
+
+    def kill(self, index: int) -> None:
+        os.killpg(self.workers[index].pid, signal.SIGKILL)
+        self.workers[index].wait()
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.scheduler]:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [*self.workers, self.scheduler]:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue.extend(children.get(current, []))
+    return found
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    running = Cluster(tmp_path, workers=2)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_grading_on_a_cluster_gives_the_scores_of_one_local_worker(
+        course: Path, reference_scores: dict[str, float], cluster: Cluster, tmp_path: Path) -> None:
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    run = grade(copy, "--scheduler", cluster.address)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert scores(copy) == reference_scores
+    notes = json.loads((copy / "grading_notes.json").read_text())
+    assert "exit code 3" in " ".join(notes["crashing/residual_networks"])  # a grading result, not a retry
+    # Feedback HTML was made on the workers and came back as bytes.
+    assert all((copy / "feedback" / s / LESSON / f"{LESSON}.html").is_file() for s in reference_scores)
+    # The workers' folders never held the course (they only ever saw bytes).
+    for n in range(2):
+        assert not list((tmp_path / f"worker{n}").rglob("gradebook.db"))
+
+
+def test_a_worker_killed_while_grading_loses_nothing(
+        course: Path, reference_scores: dict[str, float], cluster: Cluster, tmp_path: Path) -> None:
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    running = grade(copy, "--scheduler", cluster.address, wait=False)
+    victim = cluster.busy_worker()
+    time.sleep(3)  # well inside its submission
+    cluster.kill(victim)
+    stdout, stderr = running.communicate(timeout=1200)
+    assert running.returncode == 0, stderr[-3000:]
+    assert scores(copy) == reference_scores
+
+
+def test_a_worker_of_another_version_is_refused(course: Path, cluster: Cluster, tmp_path: Path) -> None:
+    """The workers run the installed code; a grader whose code differs is told so in one line."""
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    code = ("import sys\nfrom autograder.course import version\nversion.fingerprint = lambda: '0.0.0+other'\n"
+            "from autograder.cli import main\nsys.exit(main(sys.argv[1:]))")
+    run = subprocess.run([sys.executable, "-c", code, "grade", str(copy), "--scheduler", cluster.address],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert "runs autograder" in lines[-1] and "install the same version" in lines[-1]
+    assert not (copy / "grades.csv").exists()
