@@ -7,7 +7,7 @@ import importlib
 import sys
 from pathlib import Path
 
-GENERATED = ("expected", "notebooks", "data", "figures")
+GENERATED = ("expected", "figures", "notebooks", "data")  # figures first: notebooks embed them
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -155,7 +155,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
         hub.fetched[student] = sorted((home / LESSON / "feedback").glob(f"*/{LESSON}.html"))
 
     # The due date passes; alice submits again, late; the instructor collects the update and grades again.
-    due = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    due = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     nbgrader(hub.course, "db", "assignment", "add", LESSON, f"--duedate={due}")
     time.sleep(1.5)
     nbgrader(hub.homes["alice"], "submit", LESSON, "--student", "alice", home=hub.homes["alice"])

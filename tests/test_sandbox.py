@@ -40,6 +40,7 @@ from autograder.course.build import COURSE_ID, build_course
 LESSON = "residual_networks"
 MAX = 18.0
 MARK = f"rsbx{uuid.uuid4().hex[:12]}"  # in the argv of every process an attack starts; unique to this run
+PAYLOAD = f"PWNED-{MARK}"  # what the attacks write into others' files (MARK alone is in this run's paths)
 HUGE = 64 << 20  # no file this big may come back from a graded folder
 # Named so that sorting (the order of grading) puts the fork bomb beside `solved` and the disk filler beside
 # `untouched`: their limits must not cost a kernel graded at the same time.
@@ -230,12 +231,12 @@ def attack(seconds):
     report = []
     for folder in targets(seconds):
         try:
-            with open(os.path.join(folder, f"PWNED-{MARK}.txt"), "w") as file:
-                file.write(MARK)
+            with open(os.path.join(folder, f"{PAYLOAD}.txt"), "w") as file:
+                file.write(PAYLOAD)
             for name in os.listdir(folder):
                 if name.endswith((".ipynb", ".npz", ".json", ".html")):
                     with open(os.path.join(folder, name), "w") as file:
-                        file.write(json.dumps({"pwned": MARK}))
+                        file.write(json.dumps({"pwned": PAYLOAD}))
             report.append(f"wrote {folder}")
         except OSError as error:
             report.append(f"failed {folder}: {type(error).__name__}")
@@ -315,11 +316,13 @@ except OSError as error:
 '''
 
 # 8: a fork bomb, bounded (3000 forks, children sleep 30 s) so that even unsandboxed it cannot take the machine
-# down; forked from a small helper process rather than from the 1.5 GiB kernel.
+# down; forked from a small helper process rather than from the 1.5 GiB kernel, each child becoming `sleep`
+# (whose argv[0] carries the marker), so that it is the process limit that stops it, not the memory watchdog.
 FORK_BOMB = r'''
-import subprocess
+import shutil, subprocess
 bomb = r"""
-import os, time
+import os, sys
+sleep = sys.argv[1]
 ok, stopped = 0, "nothing"
 for attempt in range(3000):
     try:
@@ -328,14 +331,17 @@ for attempt in range(3000):
         stopped = type(error).__name__
         break
     if pid == 0:
-        os.closerange(0, 64)
-        time.sleep(30)
-        os._exit(0)
+        try:
+            os.closerange(0, 64)
+            os.execv(sleep, [sys.argv[2], "30"])
+        finally:
+            os._exit(0)
     ok += 1
 print(f"FORKS {ok} of 3000, stopped by {stopped}", flush=True)
 """
 try:
-    run = subprocess.run([sys.executable, "-c", bomb, f"{MARK}-bomb"], capture_output=True, text=True, timeout=35)
+    run = subprocess.run([sys.executable, "-c", bomb, shutil.which("sleep") or "/bin/sleep", f"{MARK}-bomb"],
+                         capture_output=True, text=True, timeout=35)
     print("ATTACK:", run.stdout.strip() or f"no count (exit {run.returncode}) {run.stderr[-300:]}")
 except Exception as error:
     print("ATTACK: the bomb did not run:", type(error).__name__, error)
@@ -366,7 +372,8 @@ os.remove(f"/tmp/{MARK}-fill.bin")  # frees a tmpfs's memory; the folder's file 
 
 def attack_cell(source: str, *parts: str, **values: object) -> str:
     """An attack's cell: its constants, FINDER and other helpers as needed, then the attack itself."""
-    constants = "".join(f"{name} = {value!r}\n" for name, value in ({"MARK": MARK} | values).items())
+    values = {"MARK": MARK, "PAYLOAD": PAYLOAD} | values
+    constants = "".join(f"{name} = {value!r}\n" for name, value in values.items())
     return constants + "".join(parts) + source
 
 
@@ -567,7 +574,7 @@ def assert_classmates_intact(batch: Batch) -> None:
         for kind in ("submitted", "autograded", "feedback"):
             for path in (batch.root / kind / student).rglob("*"):
                 assert "PWNED" not in path.name and not path.is_symlink(), path
-                assert not path.is_file() or MARK.encode() not in path.read_bytes(), path
+                assert not path.is_file() or PAYLOAD.encode() not in path.read_bytes(), path
     changed = [path for path in batch.before if batch.before[path] != batch.after[path]]
     assert not changed, changed
 
@@ -672,7 +679,7 @@ def _without_bwrap() -> dict[str, str]:
     return os.environ | {"PATH": str(Path(sys.executable).parent)}
 
 
-def test_grade_without_bubblewrap_stops_with_one_line(tmp_path: Path) -> None:
+def test_grade_stops_with_one_line_when_the_sandbox_is_missing(tmp_path: Path) -> None:
     root = build_course(tmp_path / "course", "en")
     shutil.copytree(root / "release" / LESSON, root / "submitted" / "someone" / LESSON)
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(root)], capture_output=True, text=True,
@@ -683,11 +690,12 @@ def test_grade_without_bubblewrap_stops_with_one_line(tmp_path: Path) -> None:
     assert not (root / "autograded").exists() and not (root / "grades.csv").exists()
 
 
-def test_demo_without_bubblewrap_warns_once_and_grades(tmp_path: Path) -> None:
+def test_demo_warns_once_and_grades_when_the_sandbox_is_missing(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(tmp_path / "demo")],
                          capture_output=True, text=True, timeout=900, cwd=tmp_path, env=_without_bwrap())
     assert run.returncode == 0, run.stderr[-3000:]
-    warnings = [line for line in (run.stdout + run.stderr).splitlines() if re.search(r"bubblewrap|bwrap", line)]
+    console = (run.stdout + run.stderr).replace(str(tmp_path), "TMP")
+    warnings = [line for line in console.splitlines() if re.search(r"bubblewrap|bwrap", line)]
     assert len(warnings) == 1, warnings
     report = (tmp_path / "demo" / "report.md").read_text()
     assert "NOT sandboxed" in report
