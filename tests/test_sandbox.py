@@ -39,7 +39,8 @@ from autograder.course.build import COURSE_ID, build_course
 
 LESSON = "residual_networks"
 MAX = 18.0
-MARK = f"rsbx{uuid.uuid4().hex[:12]}"  # in the argv of every process an attack starts; unique to this run
+MARK = f"rsbx{uuid.uuid4().hex[:12]}"  # unique to this run: in its paths, and as f"{MARK}-<tag>" in the argv of
+# every process an attack starts (the grader's own processes name paths with MARK in them, never MARK + "-")
 PAYLOAD = f"PWNED-{MARK}"  # what the attacks write into others' files (MARK alone is in this run's paths)
 HUGE = 64 << 20  # no file this big may come back from a graded folder
 # Named so that sorting (the order of grading) puts the fork bomb beside `solved` and the disk filler beside
@@ -465,14 +466,14 @@ class Listener:
 
 
 def marked_processes() -> list[tuple[int, str]]:
-    """Every process on the machine with this run's marker in its command line."""
+    """Every process on the machine that an attack of this run started (``MARK-<tag>`` in its command line)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
         except OSError:
             continue
-        if MARK.encode() in cmdline:
+        if f"{MARK}-".encode() in cmdline:
             found.append((int(entry.name), cmdline.replace(b"\0", b" ").decode(errors="replace")[:200]))
     return found
 
@@ -697,6 +698,6 @@ def test_demo_warns_once_and_grades_when_the_sandbox_is_missing(tmp_path: Path) 
     console = (run.stdout + run.stderr).replace(str(tmp_path), "TMP")
     warnings = [line for line in console.splitlines() if re.search(r"bubblewrap|bwrap", line)]
     assert len(warnings) == 1, warnings
-    report = (tmp_path / "demo" / "report.md").read_text()
-    assert "NOT sandboxed" in report
-    assert "| solved | residual_networks | 18 | 18 |" in report
+    assert "NOT sandboxed" in (tmp_path / "demo" / "report.md").read_text()
+    got = scores(tmp_path / "demo")
+    assert got["solved"] == MAX and got["untouched"] == 0, got

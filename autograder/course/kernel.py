@@ -59,6 +59,15 @@ def _pid_namespace(pid: int | str) -> str | None:
         return None
 
 
+def _is_zombie(pid: str) -> bool:
+    """Exited, waiting to be reaped (bwrap's init is reaped by the system's init, up to ~2 s later): harmless."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 def _children(pid: int) -> list[int]:
     found = []
     try:
@@ -89,7 +98,8 @@ async def _kill_namespace(namespace: str | None, timeout: float = 10) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = [entry for entry in os.listdir("/proc") if entry.isdigit() and _pid_namespace(entry) == namespace]
+        left = [entry for entry in os.listdir("/proc")
+                if entry.isdigit() and _pid_namespace(entry) == namespace and not _is_zombie(entry)]
         if not left:
             return
         for pid in left:

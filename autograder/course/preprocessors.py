@@ -54,8 +54,24 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _tree_rss_bytes(pid: int) -> int:
-    return sum(_rss_bytes(member) for member in _descendants(pid))
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: resident memory with each shared page split among its sharers.
+
+    Summed over a kernel and the processes it forked, PSS counts a page once; RSS would count
+    the pages a fork shares with its parent once per process and kill an honest kernel.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return _rss_bytes(pid)  # kernels without smaps_rollup (before Linux 4.14)
+
+
+def _tree_memory_bytes(pid: int) -> int:
+    return sum(_pss_bytes(member) for member in _descendants(pid))
 
 
 def remove_links(folder: str) -> list[str]:
@@ -139,7 +155,7 @@ class RobustExecute(Execute):
 
         def watch() -> None:
             while not self._watchdog_stop.wait(0.2):
-                rss = _tree_rss_bytes(pid)
+                rss = _tree_memory_bytes(pid)
                 self.peak_rss = max(self.peak_rss, rss)
                 if self.memory_limit and rss > self.memory_limit:
                     self._memory_killed = True

@@ -14,6 +14,7 @@ course's gradebook (``autograder.course.gradebook``).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import json
@@ -140,10 +141,21 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> None:
 _materialized: dict[str, Path] = {}
 
 
+def _scratch_root() -> str | None:
+    """A Dask worker's own folder (Dask removes it with the worker), else the system's temp folder."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
+
+
 def _course_folder(course: CourseFiles) -> Path:
-    """The course files on this worker's disk, written once per worker and lesson."""
+    """The course files on this worker's disk, written once per worker and lesson, removed at exit."""
     if course.digest not in _materialized or not _materialized[course.digest].is_dir():
-        folder = Path(tempfile.mkdtemp(prefix=f"autograder-course-{course.lesson}-"))
+        folder = Path(tempfile.mkdtemp(prefix=f"autograder-course-{course.lesson}-", dir=_scratch_root()))
+        atexit.register(shutil.rmtree, folder, True)
         for relative, data in course.files.items():
             target = folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +313,7 @@ def grade_submission(course: CourseFiles, submission: SubmissionInput) -> TaskRe
     result = TaskResult(submission.student, submission.lesson)
     student, lesson = submission.student, submission.lesson
     course_root = _course_folder(course)
-    with tempfile.TemporaryDirectory(prefix="autograder-task-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="autograder-task-", dir=_scratch_root()) as scratch:
         work = Path(scratch)
         record_dir, stats_file = work / "hidden", work / "kernel.json"
         record_dir.mkdir()
