@@ -39,11 +39,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import nbformat
     from distributed import Client, LocalCluster
-    from nbgrader.api import Gradebook
 
     from autograder.build.solve import solve
     from autograder.course.build import build_course, nbgrader, read_course
     from autograder.course.grade import _CourseWriter, course_files, find_submissions, submission_files
+    from autograder.course.gradebook import Merger
     from autograder.course.task import SubmissionInput, grade_submission
     from autograder.course.version import fingerprint
 
@@ -81,9 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         for write_files in (False, True):
             copy = scratch / f"merge-{write_files}"
             shutil.copytree(root, copy)
-            with Gradebook(f"sqlite:///{copy / 'gradebook.db'}", course["course_id"]
-                           if "course_id" in course else "resnet-course") as gb:
-                writer = _CourseWriter(copy, gb, {})
+            with Merger(copy / "gradebook.db") as merger:
+                writer = _CourseWriter(copy, merger, {})
                 start = time.perf_counter()
                 for index in range(args.merge):
                     submission.student = result.student = f"s{index:05d}"
