@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -160,9 +161,14 @@ def test_grading_on_a_cluster_gives_the_scores_of_one_local_worker(
     assert "exit code 3" in " ".join(notes["crashing/residual_networks"])  # a grading result, not a retry
     # Feedback HTML was made on the workers and came back as bytes.
     assert all((copy / "feedback" / s / LESSON / f"{LESSON}.html").is_file() for s in reference_scores)
-    # The workers' folders never held the course (they only ever saw bytes).
+    # The workers never held the course (they only ever saw bytes): at most the lesson's assignment-only
+    # gradebook they were sent, with no student in it, and no grades.csv.
     for n in range(2):
-        assert not list((tmp_path / f"worker{n}").rglob("gradebook.db"))
+        folder = tmp_path / f"worker{n}"
+        assert not list(folder.rglob("grades.csv"))
+        for db in folder.rglob("gradebook.db"):
+            with sqlite3.connect(db) as connection:
+                assert connection.execute("SELECT COUNT(*) FROM student").fetchone() == (0,), db
 
 
 def test_a_worker_killed_while_grading_loses_nothing(

@@ -674,17 +674,22 @@ def test_one_huge_file_stops_at_the_file_size_limit(batch: Batch) -> None:
     assert_classmates_intact(batch)
 
 
-def _without_bwrap() -> dict[str, str]:
-    """The environment with PATH reduced to this Python's own bin/ folder: no bwrap on it."""
-    assert not (Path(sys.executable).parent / "bwrap").exists()
-    return os.environ | {"PATH": str(Path(sys.executable).parent)}
+def _without_bwrap(tmp_path: Path) -> dict[str, str]:
+    """The environment with an empty folder as PATH: no bwrap, and not even this Python's bin/ folder.
+
+    So these runs also show that ``grade`` and ``demo`` work with the environment's Python called
+    by its path and nothing on PATH (nbgrader runs its helper ``alembic`` by name).
+    """
+    empty = tmp_path / "empty-path"
+    empty.mkdir(exist_ok=True)
+    return os.environ | {"PATH": str(empty)}
 
 
 def test_grade_stops_with_one_line_when_the_sandbox_is_missing(tmp_path: Path) -> None:
     root = build_course(tmp_path / "course", "en")
     shutil.copytree(root / "release" / LESSON, root / "submitted" / "someone" / LESSON)
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(root)], capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path, env=_without_bwrap())
+                         timeout=300, cwd=tmp_path, env=_without_bwrap(tmp_path))
     lines = run.stderr.strip().splitlines()
     assert run.returncode != 0 and len(lines) == 1, run.stderr
     assert "bubblewrap" in lines[0] and "--no-sandbox" in lines[0], lines
@@ -693,7 +698,7 @@ def test_grade_stops_with_one_line_when_the_sandbox_is_missing(tmp_path: Path) -
 
 def test_demo_warns_once_and_grades_when_the_sandbox_is_missing(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(tmp_path / "demo")],
-                         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=_without_bwrap())
+                         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=_without_bwrap(tmp_path))
     assert run.returncode == 0, run.stderr[-3000:]
     console = (run.stdout + run.stderr).replace(str(tmp_path), "TMP")
     warnings = [line for line in console.splitlines() if re.search(r"bubblewrap|bwrap", line)]
