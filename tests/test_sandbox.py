@@ -706,3 +706,18 @@ def test_demo_warns_once_and_grades_when_the_sandbox_is_missing(tmp_path: Path) 
     assert "NOT sandboxed" in (tmp_path / "demo" / "report.md").read_text()
     got = scores(tmp_path / "demo")
     assert got["solved"] == MAX and got["untouched"] == 0, got
+
+
+def test_a_python_environment_under_tmp_works_in_the_sandbox(tmp_path: Path) -> None:
+    """A venv in a temporary folder: the sandbox's own /tmp must not hide it (found by a newcomer's trial)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True,
+                   timeout=120)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    python = str(venv / "bin" / "python")
+    run = subprocess.run([python, "-m", "autograder.course.sandbox", "--", python, "-c",
+                          "import sys, numpy; print(sys.prefix, 'ok')"], cwd=workdir, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == [str(venv), "ok"]

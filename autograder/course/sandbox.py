@@ -132,12 +132,13 @@ def bwrap_command(command: list[str], workdir: str, writable: list[str], limits:
     for path in ETC:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
-    for root in _python_roots():
-        if not any(root == s or root.startswith(s + os.sep) for s in SYSTEM):
-            args += _bind_with_parents(root)
     args += ["--dev", "/dev", "--proc", "/proc",
              "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
+    # After the private /tmp, or it would hide an environment that lives there (a venv in /tmp).
+    for root in _python_roots():
+        if not any(root == s or root.startswith(s + os.sep) for s in SYSTEM):
+            args += _bind_with_parents(root)
     for folder in dict.fromkeys([workdir, *writable]):
         args += _bind_with_parents(folder, "--bind")
     args += ["--chdir", workdir, *_namespace_flags(), "--die-with-parent", "--hostname", "sandbox",
