@@ -28,9 +28,16 @@ from distributed.scheduler import KilledWorker
 from tqdm import tqdm
 
 from autograder.course import CourseError
-from autograder.course.build import COURSE_ID, nbgrader, read_course
+from autograder.course.build import nbgrader, read_course
 from autograder.course.gradebook import Merger, assignment_only
-from autograder.course.task import CourseFiles, SubmissionInput, TaskResult, grade_submission, write_folder
+from autograder.course.task import (
+    CourseFiles,
+    SubmissionInput,
+    TaskResult,
+    grade_submission,
+    read_folder,
+    write_folder,
+)
 from autograder.course.version import fingerprint
 
 NOTES = "grading_notes.json"
@@ -66,24 +73,16 @@ def find_submissions(root: Path, lessons: list[str]) -> list[Submission]:
     return found
 
 
-def course_id_of(course: dict) -> str:
-    return course.get("course_id", COURSE_ID)
-
-
 def course_files(root: Path, course: dict, lesson: str) -> CourseFiles:
     """What a worker needs of the course for one lesson (read as plain files, links left out)."""
-    from autograder.course.task import read_folder
-
     source, _ = read_folder(root / "source" / lesson, max_total=2**31)
     files = {f"source/{lesson}/{name}": data for name, data in source.items()}
     files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
     files["gradebook.db"] = assignment_only(root / "gradebook.db")
-    return CourseFiles(course_id_of(course), lesson, course["language"], files)
+    return CourseFiles(course["course_id"], lesson, course["language"], files)
 
 
 def submission_files(submission: Submission) -> dict[str, bytes]:
-    from autograder.course.task import read_folder
-
     files, _ = read_folder(submission.notebook.parent, max_total=MAX_SUBMISSION)
     return files
 

@@ -21,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
 from autograder.checks import hidden
-from autograder.course.sandbox import launcher_command
+from autograder.course.sandbox import children, launcher_command
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -68,23 +68,12 @@ def _is_zombie(pid: str) -> bool:
         return True
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
-                found.extend(int(child) for child in children.read().split())
-    except OSError:
-        pass
-    return found
-
-
 async def _sandbox_namespace(pid: int, timeout: float = 10) -> str | None:
     """The PID namespace bwrap (``pid``) made for the kernel: the first process below it in another one."""
     own = _pid_namespace("self")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for child in _children(pid):
+        for child in children(pid):
             namespace = _pid_namespace(child)
             if namespace and namespace != own:
                 return namespace

@@ -25,18 +25,20 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from autograder.course.sandbox import children
 from autograder.i18n import message
 
 
-def _rss_bytes(pid: int) -> int:
+def _kib_field(path: str, field: str) -> int | None:
+    """A "Field:  N kB" line of a /proc file, in bytes (None when unreadable or absent)."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return None
 
 
 def _descendants(pid: int) -> list[int]:
@@ -45,12 +47,7 @@ def _descendants(pid: int) -> list[int]:
     while queue:
         current = queue.pop()
         found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
-                    queue.extend(int(child) for child in children.read().split())
-        except OSError:
-            continue
+        queue.extend(children(current))
     return found
 
 
@@ -59,15 +56,10 @@ def _pss_bytes(pid: int) -> int:
 
     Summed over a kernel and the processes it forked, PSS counts a page once; RSS would count
     the pages a fork shares with its parent once per process and kill an honest kernel.
+    Kernels without smaps_rollup (before Linux 4.14) fall back to RSS.
     """
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return _rss_bytes(pid)  # kernels without smaps_rollup (before Linux 4.14)
+    pss = _kib_field(f"/proc/{pid}/smaps_rollup", "Pss")
+    return pss if pss is not None else _kib_field(f"/proc/{pid}/status", "VmRSS") or 0
 
 
 def _tree_memory_bytes(pid: int) -> int:

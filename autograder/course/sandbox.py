@@ -150,6 +150,18 @@ def bwrap_command(command: list[str], workdir: str, writable: list[str], limits:
     return [*args, "--", *command]
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (every thread's list), from /proc."""
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as listed:
+                found.extend(int(child) for child in listed.read().split())
+    except OSError:
+        pass
+    return found
+
+
 def _own_process_count() -> int:
     uid = os.getuid()
     count = 0

@@ -32,6 +32,7 @@ from typing import Any
 
 from autograder.checks import CheckFailed, hidden, quiet_stderr
 from autograder.course.build import NBGRADER
+from autograder.course.nbgrader_cli import error_cause
 from autograder.course.version import fingerprint
 from autograder.i18n import message
 
@@ -174,18 +175,8 @@ def _worker_env(record_dir: Path, seed: int, threads: int) -> dict[str, str]:
     return env
 
 
-EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception|Exit)): (.+)$")
-
-
 def _failure_line(run: subprocess.CompletedProcess[str]) -> str:
-    """nbgrader's own cause: the last exception line of its traceback, else its last error line."""
-    lines = (run.stderr + run.stdout).splitlines()
-    for line in reversed(lines):
-        match = EXCEPTION_LINE.match(line)
-        if match:
-            return f"{match.group(1)}: {match.group(2).strip()}"[:500]
-    errors = [line for line in lines if "ERROR" in line or "Error" in line]
-    return errors[-1].strip()[:500] if errors else f"nbgrader exited with {run.returncode}"
+    return (error_cause(run.stdout + "\n" + run.stderr) or f"nbgrader exited with {run.returncode}")[:500]
 
 
 def read_grades(db: Path, course_id: str, lesson: str, student: str) -> dict[str, Any]:
