@@ -6,6 +6,12 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autograder.grader.limits import DEFAULT, Limits
+
+if TYPE_CHECKING:
+    from autograder.course.cluster import RemoteCluster
 
 GENERATED = ("expected", "figures", "notebooks", "data")  # figures first: notebooks embed them
 
@@ -81,15 +87,17 @@ def _course(args: argparse.Namespace) -> int:
 def _print_table(root: Path, notes: dict[str, list[str]]) -> None:
     """The final scores (as grades.csv has them: raw minus late penalty), ``score / max`` first."""
     from autograder.course.report import collect, score_text
+    from autograder.grader.sanitize import terminal_safe
 
     rows, _ = collect(root)
-    width = max([len(r.student) for r in rows] + [7])
+    students = {id(row): terminal_safe(row.student, one_line=True) for row in rows}  # learner text: no escapes
+    width = max([len(name) for name in students.values()] + [7])
     scores = {id(row): score_text(row) for row in rows}
     score_width = max([len(text) for text in scores.values()] + [11])
     print(f"{'student':<{width}}  {'lesson':<18}  {'score':<{score_width}}  notes")
     for row in rows:
-        note = "; ".join(notes.get(f"{row.student}/{row.lesson}", []))
-        print(f"{row.student:<{width}}  {row.lesson:<18}  {scores[id(row)]:<{score_width}}  {note[:100]}")
+        note = terminal_safe("; ".join(notes.get(f"{row.student}/{row.lesson}", [])), one_line=True)
+        print(f"{students[id(row)]:<{width}}  {row.lesson:<18}  {scores[id(row)]:<{score_width}}  {note[:100]}")
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -101,14 +109,36 @@ def _grade(args: argparse.Namespace) -> int:
     root = Path(args.dir).resolve()
     read_course(root)  # a wrong folder is reported before anything else
     sandboxed = _sandbox_line(args)
-    notes = grade(root, jobs=args.jobs, memory_limit=args.memory_limit, progress=not args.quiet,
-                  scheduler=args.scheduler, sandbox=sandboxed)
+    notes = grade(root, jobs=args.jobs, limits=_limits(args), progress=not args.quiet, remote=_remote(args),
+                  sandbox=sandboxed, show_dashboard=args.dashboard)
     report = write_report(root, notes, read_course(root)["language"])
     lms = write_lms_exports(root)
     _print_table(root, notes)
     print(f"\ngrades: {root / 'grades.csv'}\nfeedback: {root / 'feedback'}\nreport: {report}")
     print("for the LMS: " + ", ".join(str(path) for path in lms))
     return 0
+
+
+def _remote(args: argparse.Namespace) -> RemoteCluster | None:
+    """The remote cluster named by --scheduler and its certificates; None for a local cluster."""
+    from autograder.course import CourseError
+    from autograder.course.cluster import RemoteCluster, check_scheduler_address
+
+    if not args.scheduler:
+        return None
+    check_scheduler_address(args.scheduler)
+    files = {"--tls-ca-file": args.tls_ca_file, "--tls-cert": args.tls_cert, "--tls-key": args.tls_key}
+    missing = [flag for flag, path in files.items() if not path or not Path(path).is_file()]
+    if missing:
+        raise CourseError(f"--scheduler {args.scheduler} needs this grader's TLS files: {', '.join(missing)} "
+                          "(README: Grading on a cluster)")
+    return RemoteCluster(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    """The defaults (autograder/grader/limits.py) with what the instructor set on the command line."""
+    return DEFAULT.replace(memory=args.memory_limit, submission_time=args.time_limit, disk=args.disk_limit,
+                           returned_files=args.max_files)
 
 
 def _sandbox_line(args: argparse.Namespace) -> bool:
@@ -170,10 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     def grading_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--jobs", type=int, default=1, help="local Dask workers grading in parallel (default 1)")
-        command.add_argument("--memory-limit", type=_memory, default=_memory("6G"),
-                             help="kill a learner's kernel above this resident memory (default 6G; 0: none)")
-        command.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                             help="grade on an existing Dask cluster instead of --jobs local workers")
+        command.add_argument("--memory-limit", type=_memory, default=DEFAULT.memory,
+                             help="kill a learner's kernel above this memory (default 6G; 0: none)")
+        command.add_argument("--time-limit", type=int, default=DEFAULT.submission_time, metavar="SECONDS",
+                             help="stop a submission's kernel after this long; its points so far are kept "
+                             f"(default {DEFAULT.submission_time})")
+        command.add_argument("--disk-limit", type=_memory, default=DEFAULT.disk,
+                             help="bytes one submission's grading may write (default 1G; memory-backed)")
+        command.add_argument("--max-files", type=int, default=DEFAULT.returned_files,
+                             help="files kept of what a submission's code writes (default "
+                             f"{DEFAULT.returned_files:,})")
+        command.add_argument("--scheduler", metavar="tls://HOST:PORT",
+                             help="grade on an existing Dask cluster (TLS) instead of --jobs local workers")
+        command.add_argument("--tls-ca-file", help="with --scheduler: the cluster's certificate authority")
+        command.add_argument("--tls-cert", help="with --scheduler: this grader's certificate")
+        command.add_argument("--tls-key", help="with --scheduler: this grader's private key")
+        command.add_argument("--dashboard", action="store_true",
+                             help="serve Dask's dashboard (needs bokeh; every user of this machine can open it)")
         command.add_argument("--no-sandbox", action="store_true",
                              help="run learners' kernels without the bubblewrap sandbox (trusted code only)")
 

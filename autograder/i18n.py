@@ -442,6 +442,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the recording has no usable '{name}' ({error}).",
         "ru": "в записи нет пригодного значения '{name}' ({error}).",
     },
+    "kernel_time_limit": {
+        "en": "the submission's time limit of {seconds:n}\u00a0s ran out",
+        "ru": "истекло время на проверку работы ({seconds:n}\u00a0с)",
+    },
+    "kernel_ignored_interrupt": {
+        "en": "the cell ran past its time limit of {timeout:n}\u00a0s and did not stop within {grace:n}\u00a0s of "
+        "being interrupted",
+        "ru": "ячейка выполнялась дольше отведённых {timeout:n}\u00a0с и не остановилась за {grace:n}\u00a0с "
+        "после прерывания",
+    },
+    "job_timeout": {
+        "en": "grading was stopped after {seconds:n}\u00a0s",
+        "ru": "проверка остановлена через {seconds:n}\u00a0с",
+    },
+    "output_removed": {
+        "en": "[output removed: {types} cannot be shown safely]",
+        "ru": "[вывод удалён: {types} нельзя показать безопасно]",
+    },
+    "not_kept_too_many": {
+        "en": "More than {files:n} files: the rest, from {names} on, were not kept.",
+        "ru": "Файлов больше {files:n}: остальные, начиная с {names}, не сохранены.",
+    },
+    "not_kept_out_of_time": {
+        "en": "Collecting the files took more than {seconds:n}\u00a0s: the rest, from {names} on, were not kept.",
+        "ru": "Сбор файлов занял больше {seconds:n}\u00a0с: остальные, начиная с {names}, не сохранены.",
+    },
+    "not_kept_too_big": {
+        "en": "Not kept, larger than {size:n}\u00a0MiB: {count:plural:# file|# files} ({names}).",
+        "ru": "Не сохранены файлы больше {size:n}\u00a0МиБ: {count:plural:# файл|# файла|# файлов} ({names}).",
+    },
+    "not_kept_over_total": {
+        "en": "Not kept, beyond the folder's {total:n}\u00a0MiB: {count:plural:# file|# files} ({names}).",
+        "ru": "Не сохранены сверх {total:n}\u00a0МиБ на папку: {count:plural:# файл|# файла|# файлов} ({names}).",
+    },
+    "not_kept_not_plain": {
+        "en": "Not kept, links and special files: {count:n} ({names}).",
+        "ru": "Не сохранены ссылки и специальные файлы: {count:n} ({names}).",
+    },
+    "not_kept_too_deep": {
+        "en": "Not kept, folders nested deeper than {depth:n} levels: {count:n} ({names}).",
+        "ru": "Не сохранены папки глубже {depth:n} уровней вложенности: {count:n} ({names}).",
+    },
     # --- fast grading mode ---
     "fast_mode_fit": {
         "en": "[fast grading mode] while grading, fit only scores one small batch and does not train "

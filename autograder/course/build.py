@@ -28,6 +28,7 @@ import nbformat
 
 from autograder.build import notebooks
 from autograder.course import LANGS, REPO, CourseError, lessons
+from autograder.grader.limits import DEFAULT
 from autograder.i18n import LANG_FILE
 
 # The course id before each course got its own (course.json names it; use read_course(root)["course_id"]).
@@ -38,11 +39,10 @@ RUNTIME = ("__init__.py", "i18n.py", "fast_mode.py", "datasets.py", "startup.py"
 IMG = notebooks.FIGURE  # a figure link; the notebooks generator embeds figures the same way
 
 CONFIG = '''\
-# nbgrader configuration written by `python -m autograder course`. The course root is this folder.
+# nbgrader configuration written by `python -m autograder course` (configuration {version}).
+# The course root is this folder. `python -m autograder upgrade DIR` rewrites it for a newer version.
 from autograder.course.feedback import TEMPLATE_NAME, TEMPLATES, FeedbackExporter, HideHiddenTests
-from autograder.course.preprocessors import LimitOutputSize, RobustExecute
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+from autograder.grader.pipeline import autograde_pipeline, safe_pages
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = {course_id!r}
@@ -54,27 +54,19 @@ c.LateSubmissionPlugin.penalty_method = {late_penalty!r}
 # keep the answer cells as they are; hidden test regions are still removed on release.
 c.ClearSolutions.enabled = False
 
-# Deleted or edited grade cells are restored from the gradebook and graded as the original.
-c.OverwriteCells.add_missing_cells = True
-
-c.Autograde.autograde_preprocessors = [
-    RobustExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, LimitOutputSize,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
-]
+# nbgrader's autograde steps plus the course's (see autograder/grader/pipeline.py): kernel deaths and
+# limits survived, a copy-pasted check cell tolerated, the graded notebook stored sanitised.
+autograde_pipeline(c)
 c.Execute.timeout = {timeout}                   # seconds per cell; a stuck cell is interrupted, grading goes on
-c.Execute.interrupt_on_timeout = True
+# Learners' kernels in the bubblewrap sandbox, also when nbgrader autogrades by hand (formgrader's button).
+# Grade with `python -m autograder grade`: only it checks the hidden tests and bounds each submission.
+c.RobustExecute.sandbox = True
 c.RobustExecute.language = "{lang}"
 c.LimitOutputSize.language = "{lang}"
-c.LimitOutputSize.max_chars = 20000
-c.LimitOutput.max_lines = 200
-c.LimitOutput.max_traceback = 60
+c.SanitizeNotebook.language = "{lang}"
 
-# TensorFlow's C++ log lines go to stderr, and nbgrader scores a grade cell with stderr 0.
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = (
-    r"(^|\\n)([IWEF]\\d{{4}} [\\d:.]+ +\\d+ \\S+:\\d+\\]"
-    r"|WARNING: All log messages before absl|(WARNING|INFO|ERROR):(tensorflow|absl):)"
-)
+# Every page that shows a submission is sanitised: formgrader's view (here) and the feedback HTML.
+safe_pages(c)
 
 # Feedback HTML in the course's language, formulas as MathML (no internet needed), without the
 # hidden tests; formgrader (an HTMLExporter too) hides them from graders' pages as well.
@@ -84,6 +76,7 @@ c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES)]
 c.FeedbackExporter.language = "{lang}"
 c.HTMLExporter.preprocessors = [HideHiddenTests]
 '''
+CONFIG_VERSION = 2  # 1: before pages were sanitised (no version line)
 
 STUDENT_CONFIG = '''\
 # nbgrader configuration for the students of the course {course_id!r}, written by `python -m autograder course`.
@@ -192,7 +185,7 @@ def _exchange_line(exchange: Path | None) -> str:
     return f"c.Exchange.root = {str(exchange)!r}\n"
 
 
-def build_course(target: Path, lang: str, cell_timeout: int = 120, course_id: str | None = None,
+def build_course(target: Path, lang: str, cell_timeout: int = DEFAULT.cell_timeout, course_id: str | None = None,
                  exchange: Path | None = None, late_penalty: str = "none") -> Path:
     """Build a complete course in ``target`` (which must not exist or be empty).
 
@@ -221,7 +214,7 @@ def build_course(target: Path, lang: str, cell_timeout: int = 120, course_id: st
     try:
         (staging / "nbgrader_config.py").write_text(
             CONFIG.format(course_id=course_id, lang=lang, timeout=cell_timeout, exchange=_exchange_line(exchange),
-                          late_penalty=late_penalty), encoding="utf-8")
+                          late_penalty=late_penalty, version=CONFIG_VERSION), encoding="utf-8")
         (staging / "for_students").mkdir()
         (staging / "for_students" / "nbgrader_config.py").write_text(
             STUDENT_CONFIG.format(course_id=course_id, exchange=_exchange_line(exchange)), encoding="utf-8")

@@ -1,11 +1,20 @@
 """Where grading tasks run: a Dask ``LocalCluster`` on this machine, or an existing Dask cluster.
 
 ``--jobs N`` starts N single-threaded worker processes here (no set-up); ``--scheduler
-tcp://HOST:PORT`` uses the workers of a running cluster (``dask worker tcp://HOST:PORT`` on any
+tls://HOST:PORT`` uses the workers of a running cluster (``dask worker tls://HOST:PORT`` on any
 machine with the project and bubblewrap installed). Before any work is sent, every worker is
 asked which code it runs and whether it can sandbox; one that differs is refused.
 A worker that dies mid-task is Dask's to handle: the scheduler gives the task to another
 worker, up to ``allowed-failures`` times (then the submission is recorded with 0 and why).
+
+Nobody else may enter the cluster: whoever can talk to a Dask scheduler or worker runs code as
+its owner, and on a shared machine the other users are the students. The local cluster speaks
+TLS with mutual authentication: a certificate authority and certificates made for this run, held
+in the memory of the grader's processes only (``Security.temporary``), so a connection without
+them is refused. Dask also starts an HTTP server in the scheduler and in every worker
+(``/json``, ``/metrics``, ``/info``, open to every local user): they serve no route here and are
+closed once the cluster is up (the dashboard only with ``--dashboard``). A remote cluster must
+be reached over ``tls://`` with the certificates its administrator made (README).
 """
 
 from __future__ import annotations
@@ -15,9 +24,11 @@ import importlib.util
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import dask
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, WorkerPlugin
+from distributed.security import Security
 
 from autograder.course import CourseError
 from autograder.course.task import run_sandbox_check, worker_identity
@@ -26,24 +37,75 @@ from autograder.course.version import fingerprint
 ALLOWED_FAILURES = 3  # deaths of a worker while grading one submission before it is recorded with 0
 
 
+@dataclass(frozen=True)
+class RemoteCluster:
+    """A running Dask cluster: its scheduler's ``tls://`` address and this grader's certificates for it."""
+
+    address: str
+    ca_file: str
+    cert: str
+    key: str
+
+    def security(self) -> Security:
+        return Security(tls_ca_file=self.ca_file, tls_client_cert=self.cert, tls_client_key=self.key,
+                        require_encryption=True)
+
+
+def check_scheduler_address(address: str) -> str:
+    """Only ``tls://`` addresses: over plain TCP anyone who reaches the scheduler runs code on every worker."""
+    if not address.startswith("tls://"):
+        raise CourseError(f"the Dask scheduler {address} is not a tls:// address: over plain TCP anyone who can "
+                          "reach it runs code as the grader on every worker. Start the cluster with TLS "
+                          "certificates (README: Grading on a cluster) and pass --scheduler tls://HOST:PORT "
+                          "--tls-ca-file --tls-cert --tls-key")
+    return address
+
+
+class _NoHttp(WorkerPlugin):
+    """Close a worker's HTTP server (also one restarted by its nanny): it has nothing to serve here."""
+
+    name = "autograder-no-http"
+
+    def setup(self, worker) -> None:  # noqa: ANN001 - Dask's signature
+        _close_http(worker)
+
+
+def _close_http(server: object) -> None:
+    http = getattr(server, "http_server", None)
+    if http is not None:
+        http.stop()
+
+
+def _close_scheduler_http(dask_scheduler: object) -> None:
+    _close_http(dask_scheduler)
+
+
+NO_ROUTES = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
 @contextlib.contextmanager
-def client_for(jobs: int, scheduler: str | None, scratch: str) -> Iterator[Client]:
-    """A Dask client: connected to ``scheduler``, or to a new local cluster of ``jobs`` workers."""
+def client_for(jobs: int, remote: RemoteCluster | None, scratch: str, show_dashboard: bool = False) -> Iterator[Client]:
+    """A Dask client: connected to the ``remote`` cluster, or to a new local cluster of ``jobs`` workers."""
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                           "distributed.worker.daemon": False,  # a worker starts nbgrader processes
                           "distributed.admin.tick.limit": "30s"}):
-        if scheduler:
+        if remote:
             try:
-                client = Client(scheduler, timeout="20s")
+                client = Client(check_scheduler_address(remote.address), security=remote.security(), timeout="20s")
             except OSError as error:
-                raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+                raise CourseError(f"cannot reach the Dask scheduler at {remote.address}: {error}") from None
             with client:
                 yield client
             return
-        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-        with LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, memory_limit=0,
-                          host="127.0.0.1", dashboard_address=dashboard, local_directory=scratch,
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        dashboard = ":0" if show_dashboard and importlib.util.find_spec("bokeh") else None
+        with dask.config.set({} if show_dashboard else NO_ROUTES), \
+                LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, memory_limit=0,
+                             host="127.0.0.1", dashboard_address=dashboard, local_directory=scratch,
+                             security=Security.temporary(), silence_logs=logging.ERROR) as cluster, \
+                Client(cluster) as client:
+            if not show_dashboard:
+                client.register_plugin(_NoHttp())
+                client.run_on_scheduler(_close_scheduler_http)
             yield client
 
 

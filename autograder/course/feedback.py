@@ -10,6 +10,10 @@ and a template. The course's ``nbgrader_config.py`` replaces both:
   lines wrapped instead of scrolled sideways, and no empty "No response." comments;
 * :class:`HideHiddenTests` — nbgrader's ``ClearHiddenTests`` for feedback and formgrader: the
   grade cells restored from the gradebook carry the hidden tests, students must not see them.
+
+Everything from the notebook is sanitised (``autograder.grader.sanitize``): markdown through
+:meth:`FeedbackExporter.markdown2html`, outputs through nbconvert's ``sanitize_html`` path with the
+course's cleaner as its ``clean_html`` filter (JavaScript and widget outputs are then not written).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import is_grade
-from traitlets import Enum, List, Unicode
+from traitlets import Bool, Enum, List, Unicode
+
+from autograder.grader.sanitize import clean_html
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "course_feedback"
@@ -88,21 +94,26 @@ class FeedbackExporter(HTMLExporter):
     """The HTML exporter of ``nbgrader generate_feedback`` in a course built by this tool."""
 
     language = Enum(tuple(TEXT), default_value="en", help="language of the feedback's own words").tag(config=True)
+    sanitize_html = Bool(True, help="Always on (not configurable): a feedback page shows learner content")
 
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:
-        """nbconvert's filter (attachments, anchors) with formulas rendered as MathML."""
+        """nbconvert's filter (attachments, anchors) with formulas rendered as MathML, then sanitised."""
         cell = context.get("cell", {})
         renderer = MathMLRenderer(
             escape=False,
+            allow_harmful_protocols=False,
             attachments=cell.get("attachments", {}),
-            embed_images=self.embed_images,
-            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            embed_images=False,  # embedding would copy files of the grader's disk into the page
             anchor_link_text=self.anchor_link_text,
             exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options,
         )
-        return MarkdownWithMath(renderer=renderer).render(source)
+        return clean_html(MarkdownWithMath(renderer=renderer).render(source))
+
+    def default_filters(self) -> Any:
+        yield from super().default_filters()
+        yield ("clean_html", clean_html)
 
     def from_notebook_node(self, nb: NotebookNode, resources: dict | None = None, **kw: Any) -> tuple[str, dict]:
         resources = resources if resources is not None else {}

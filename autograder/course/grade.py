@@ -29,20 +29,16 @@ from tqdm import tqdm
 
 from autograder.course import CourseError
 from autograder.course.build import nbgrader, read_course
+from autograder.course.cluster import RemoteCluster
 from autograder.course.gradebook import Merger, assignment_only
-from autograder.course.task import (
-    CourseFiles,
-    SubmissionInput,
-    TaskResult,
-    grade_submission,
-    read_folder,
-    write_folder,
-)
+from autograder.course.task import CourseFiles, SubmissionInput, TaskResult, grade_submission
 from autograder.course.version import fingerprint
+from autograder.grader.folders import read_folder, write_folder
+from autograder.grader.limits import DEFAULT, Limits
+from autograder.grader.sanitize import terminal_safe
 
 NOTES = "grading_notes.json"
 STATS = "grading_stats.json"
-MAX_SUBMISSION = 50 * 2**20  # bytes of one submitted folder sent to a worker
 
 
 @dataclass
@@ -75,16 +71,25 @@ def find_submissions(root: Path, lessons: list[str]) -> list[Submission]:
 
 def course_files(root: Path, course: dict, lesson: str) -> CourseFiles:
     """What a worker needs of the course for one lesson (read as plain files, links left out)."""
-    source, _ = read_folder(root / "source" / lesson, max_total=2**31)
+    source = read_folder(root / "source" / lesson, DEFAULT.replace(returned_file_bytes=2**31), max_bytes=2**31).files
     files = {f"source/{lesson}/{name}": data for name, data in source.items()}
     files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
     files["gradebook.db"] = assignment_only(root / "gradebook.db")
     return CourseFiles(course["course_id"], lesson, course["language"], files)
 
 
-def submission_files(submission: Submission) -> dict[str, bytes]:
-    files, _ = read_folder(submission.notebook.parent, max_total=MAX_SUBMISSION)
-    return files
+def submission_files(submission: Submission, lesson_files: frozenset[str] = frozenset(),
+                     limits: Limits = DEFAULT) -> dict[str, bytes]:
+    """The submitted files a worker needs: not the lesson's runtime and data (nbgrader copies them from source/)."""
+    return read_folder(submission.notebook.parent, limits, skip=lesson_files, max_bytes=limits.submission_bytes,
+                       max_files=limits.submission_files).files
+
+
+def lesson_files(course: CourseFiles) -> frozenset[str]:
+    """The lesson's files besides its notebook, relative to the lesson's folder."""
+    prefix = f"source/{course.lesson}/"
+    return frozenset(name[len(prefix):] for name in course.files
+                     if name.startswith(prefix) and not name.endswith(".ipynb"))
 
 
 def _failure_reason(error: BaseException) -> str:
@@ -108,7 +113,7 @@ class _CourseWriter:
     def record_zero(self, submission: Submission, reason: str) -> None:
         self.merger.record_zero(submission.lesson, submission.student)
         self.notes[f"{submission.student}/{submission.lesson}"] = [reason]
-        print(f"{submission.student}/{submission.lesson}: {reason}", file=sys.stderr)
+        print(terminal_safe(f"{submission.student}/{submission.lesson}: {reason}", one_line=True), file=sys.stderr)
 
     def accept(self, submission: Submission, result: TaskResult) -> None:
         key = f"{submission.student}/{submission.lesson}"
@@ -117,14 +122,17 @@ class _CourseWriter:
             self.record_zero(submission, f"not graded: {result.failure}")
         else:
             self.merger.merge(submission.lesson, submission.student, result.grades)
-            write_folder(self.root / "autograded" / submission.student / submission.lesson, result.graded)
+            graded = dict(result.graded)
+            graded[f"{submission.lesson}.autograde.log"] = result.log.encode("utf-8")  # nbgrader's log, its end
+            write_folder(self.root / "autograded" / submission.student / submission.lesson, graded)
             write_folder(self.root / "feedback" / submission.student / submission.lesson, result.feedback)
             self.notes[key] = result.notes
         self.stats[key] = result.stats | {"main_thread_seconds": round(time.perf_counter() - started, 3)}
 
 
-def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800, progress: bool = True,
-          scheduler: str | None = None, sandbox: bool = True) -> dict[str, list[str]]:
+def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = True,
+          remote: RemoteCluster | None = None, sandbox: bool = True, show_dashboard: bool = False,
+          ) -> dict[str, list[str]]:
     """Grade every submission under ``root/submitted``; return the notes per ``student/lesson``."""
     from autograder.course.cluster import check_workers, client_for, dashboard
 
@@ -140,25 +148,27 @@ def grade(root: Path, jobs: int = 1, memory_limit: int = 0, timeout: int = 1800,
     gradable = [s for s in submissions if not s.problem]
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch, \
             Merger(root / "gradebook.db") as merger, \
-            client_for(jobs, scheduler, scratch) as client:
+            client_for(jobs, remote, scratch, show_dashboard) as client:
         for submission in submissions:
             merger.register_student(submission.student)
         writer = _CourseWriter(root, merger, notes)
         threads = check_workers(client, sandbox)
         if progress:
-            where = scheduler or f"a local Dask cluster of {max(1, jobs)} worker{'s' * (jobs > 1)}"
+            where = remote.address if remote else f"a local Dask cluster of {max(1, jobs)} worker{'s' * (jobs > 1)}"
             link = dashboard(client)
             print(f"grading {len(submissions)} submission{'s' * (len(submissions) != 1)} on {where}"
                   + (f" (dashboard: {link})" if link else ""), file=sys.stderr)
         lessons = {s.lesson for s in gradable}
+        files = {lesson: course_files(root, course, lesson) for lesson in lessons}
         # Sent once to every worker, not once per task.
-        shared = {lesson: client.scatter(course_files(root, course, lesson), broadcast=True) for lesson in lessons}
+        shared = {lesson: client.scatter(files[lesson], broadcast=True) for lesson in lessons}
         version = fingerprint()
         local_threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
         futures = {}
         for submission in gradable:
-            task = SubmissionInput(submission.student, submission.lesson, submission_files(submission), seed,
-                                   memory_limit, timeout, local_threads, sandbox, version, threads)
+            inputs = submission_files(submission, lesson_files(files[submission.lesson]), limits)
+            task = SubmissionInput(submission.student, submission.lesson, inputs, seed, limits, local_threads,
+                                   sandbox, version, threads)
             future = client.submit(grade_submission, shared[submission.lesson], task, pure=False,
                                    key=f"grade-{submission.student}-{submission.lesson}-{secrets.token_hex(4)}")
             futures[future] = submission

@@ -29,7 +29,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._ipc_dir = tempfile.mkdtemp(prefix="kernel-ipc-")
+        # A short folder (a unix socket's path has at most 108 bytes): the job's own, else the temporary folder.
+        self._ipc_dir = tempfile.mkdtemp(prefix="kernel-ipc-", dir=os.environ.get("AUTOGRADER_IPC_ROOT"))
         self.transport = "ipc"
         self.ip = os.path.join(self._ipc_dir, "k")
         self.connection_file = os.path.join(self._ipc_dir, "kernel.json")

@@ -13,6 +13,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from autograder.course.build import read_course
+from autograder.grader.sanitize import markdown_cell_text
 
 TEXT = {
     "en": {
@@ -108,6 +109,7 @@ def _figure(path: Path, rows: list[Row], cells: dict[str, tuple[int, int]], fail
 
     t = TEXT[lang]
     top = failures.most_common(6)
+    plt.rcParams["text.parse_math"] = False  # a learner's "$" in a message is text, not a formula to parse
     fig, axes = plt.subplots(1, 3, figsize=(16, max(4.5, 0.32 * len(cells) + 1.5)),
                              gridspec_kw={"width_ratios": [1, 1.2, 1.4]})
     shares = [100 * r.score / r.max_score if r.max_score else 0 for r in rows]
@@ -135,8 +137,8 @@ def _figure(path: Path, rows: list[Row], cells: dict[str, tuple[int, int]], fail
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Learner text safe inside a Markdown table cell (one line, no control characters, no HTML)."""
+    return markdown_cell_text(text)
 
 
 SANDBOX_TEXT = {
@@ -172,7 +174,7 @@ def write_report(root: Path, notes: dict[str, list[str]], lang: str) -> Path:
     ]
     for row in rows:
         note = _cell("; ".join(notes.get(f"{row.student}/{row.lesson}", [])))
-        lines.append(f"| {row.student} | {row.lesson} | {score_text(row, lang)} | {note} |")
+        lines.append(f"| {_cell(row.student)} | {row.lesson} | {score_text(row, lang)} | {note} |")
     lines += ["", f"## {t['cells']}", "", f"| {t['cell']} | {t['pass_rate']} |", "|---|---|"]
     lines += [f"| {name} | {passed}/{total} |" for name, (passed, total) in sorted(cells.items())]
     lines += ["", f"## {t['failures']}", "", f"| {t['count']} | {t['message']} |", "|---|---|"]

@@ -20,6 +20,7 @@ replaces itself with ``bwrap``, so the kernel manager's process *is* the sandbox
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -27,8 +28,9 @@ import signal
 import subprocess
 import sys
 import sysconfig
-from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.grader.limits import DEFAULT, Limits
 
 BWRAP = "bwrap"
 # Environment variables a kernel may keep; everything else (tokens, the instructor's paths) stays out.
@@ -40,16 +42,13 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime",
        "/etc/fonts", "/etc/mime.types")
 UID_BASE = 1_000_000  # uids of root-run sandboxes: UID_BASE + the launcher's pid, unique while it runs
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one sandboxed kernel may use (memory and time are enforced by the grader)."""
-
-    processes: int = 512  # threads count too: a TensorFlow kernel runs ~100
-    file_size: int = 2 * 2**30  # bytes in one file
-    open_files: int = 1024
-    tmp_size: int = 512 * 2**20  # bytes in the private /tmp (memory-backed: counts against RAM)
+LIMITS_ENV = "AUTOGRADER_LIMITS"  # the job's limits (JSON), read by the launcher outside the sandbox
+# Run first inside the sandbox: the process limit, then the kernel. Set there, after bwrap made the
+# user namespace, RLIMIT_NPROC counts the processes of that namespace only (Linux 5.14+ counts it per
+# user namespace), so each kernel has a budget of its own even when every kernel runs as the same
+# unprivileged grader; set outside, all kernels and the grader's own processes shared one.
+SET_PROCESS_LIMIT = ("import os, resource, sys; n = int(sys.argv[1]); "
+                     "resource.setrlimit(resource.RLIMIT_NPROC, (n, n)); os.execv(sys.argv[2], sys.argv[2:])")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -133,7 +132,7 @@ def bwrap_command(command: list[str], workdir: str, writable: list[str], limits:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     args += ["--dev", "/dev", "--proc", "/proc",
-             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(limits.kernel_tmp), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
     # After the private /tmp, or it would hide an environment that lives there (a venv in /tmp).
     for root in _python_roots():
@@ -143,6 +142,7 @@ def bwrap_command(command: list[str], workdir: str, writable: list[str], limits:
         args += _bind_with_parents(folder, "--bind")
     args += ["--chdir", workdir, *_namespace_flags(), "--die-with-parent", "--hostname", "sandbox",
              *_environment("/tmp")]
+    command = [sys.executable, "-I", "-c", SET_PROCESS_LIMIT, str(limits.kernel_processes), *command]
     if uid is not None:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         command = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
@@ -162,19 +162,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def _own_process_count() -> int:
-    uid = os.getuid()
-    count = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    count += len(os.listdir(f"/proc/{entry.name}/task"))
-            except OSError:
-                continue
-    return count
-
-
 def _hand_over(folder: str, uid: int) -> None:
     """Give the sandbox's uid the folder it may write (root grader only)."""
     for base, dirs, files in os.walk(folder):
@@ -182,18 +169,26 @@ def _hand_over(folder: str, uid: int) -> None:
             os.lchown(name, uid, uid)
 
 
-def launch(command: list[str], writable: list[str], limits: Limits = Limits()) -> None:
+def job_limits() -> Limits:
+    """The limits the grading job set for its kernels (its defaults when run on its own)."""
+    text = os.environ.get(LIMITS_ENV)
+    return Limits.from_dict(json.loads(text)) if text else DEFAULT
+
+
+def launch(command: list[str], writable: list[str], limits: Limits | None = None) -> None:
     """Set the limits and exec bwrap; the current directory is the folder the kernel is graded in."""
+    limits = limits or job_limits()
     workdir = os.getcwd()
     uid = None
-    processes = limits.processes
     if os.geteuid() == 0:
         uid = UID_BASE + os.getpid()
         for folder in [workdir, *writable]:
             _hand_over(folder, uid)
-    else:  # RLIMIT_NPROC counts every process of the user: leave room for the ones running now
-        processes += _own_process_count()
-    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    else:
+        # The user namespace bwrap creates takes its ceiling on the grader's processes from this limit: at
+        # its hard maximum it leaves the per-kernel limit set inside (SET_PROCESS_LIMIT) to do the work.
+        _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+        resource.setrlimit(resource.RLIMIT_NPROC, (hard, hard))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -19,9 +19,8 @@ import hashlib
 import importlib
 import json
 import os
-import re
 import shutil
-import stat
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,16 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from autograder.checks import CheckFailed, hidden, quiet_stderr
-from autograder.course.build import NBGRADER
 from autograder.course.nbgrader_cli import error_cause
 from autograder.course.version import fingerprint
+from autograder.grader.autograde_job import RECORDING_NAME, JobSpec, job_command
+from autograder.grader.folders import Collected, LeftOut, left_out_notes, read_folder, write_folder
+from autograder.grader.limits import DEFAULT, Limits
 from autograder.i18n import message
-
-# What comes back from a worker is bounded: a kernel can write up to the sandbox's file-size limit.
-MAX_FILE = 20 * 2**20
-MAX_FOLDER = 100 * 2**20
-MAX_RECORDING = 64 * 2**20
-RECORDING_NAME = re.compile(r"^[A-Za-z0-9_]{1,80}(\.npz|\.error\.txt)$")
 
 
 class WorkerMismatch(RuntimeError):
@@ -71,8 +66,7 @@ class SubmissionInput:
     lesson: str
     files: dict[str, bytes]  # relative to submitted/<student>/<lesson>/
     seed: int
-    memory_limit: int = 0
-    timeout: int = 1800
+    limits: Limits = DEFAULT
     threads: int = 1
     sandbox: bool = True
     version: str = ""  # the main process's code fingerprint
@@ -97,46 +91,7 @@ class TaskResult:
     notes: list[str] = field(default_factory=list)
     failure: str = ""  # why nbgrader could not grade it, if it could not
     stats: dict[str, float] = field(default_factory=dict)
-
-
-def read_folder(folder: Path, max_file: int = MAX_FILE,
-                max_total: int = MAX_FOLDER) -> tuple[dict[str, bytes], list[str]]:
-    """Plain files under ``folder`` as bytes, never following a link; what was left out, and why."""
-    files: dict[str, bytes] = {}
-    skipped: list[str] = []
-    total = 0
-    for base, dirs, names in os.walk(folder):  # lists linked folders among dirs, never enters them
-        dirs.sort()
-        for name in sorted(dirs + names):
-            path = os.path.join(base, name)
-            relative = os.path.relpath(path, folder)
-            info = os.lstat(path)
-            if stat.S_ISDIR(info.st_mode):
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                skipped.append(f"{relative} (not a plain file)")
-            elif info.st_size > max_file or total + info.st_size > max_total:
-                skipped.append(f"{relative} ({info.st_size} bytes, over the limit)")
-            else:
-                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-                with os.fdopen(descriptor, "rb") as file:
-                    files[relative] = file.read(max_file + 1)[:max_file]
-                total += len(files[relative])
-    return files, skipped
-
-
-def write_folder(folder: Path, files: dict[str, bytes]) -> None:
-    """Recreate ``folder`` from bytes; every name must stay inside it (no absolute paths, no ``..``)."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    for relative, data in files.items():
-        parts = Path(relative).parts
-        if not parts or Path(relative).is_absolute() or ".." in parts:
-            raise ValueError(f"unsafe file name {relative!r}")
-        target = folder.joinpath(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    log: str = ""  # the end of nbgrader's log of this submission
 
 
 _materialized: dict[str, Path] = {}
@@ -153,7 +108,10 @@ def _scratch_root() -> str | None:
 
 
 def _course_folder(course: CourseFiles) -> Path:
-    """The course files on this worker's disk, written once per worker and lesson, removed at exit."""
+    """The course files on this worker's disk, written once per worker and lesson, removed at exit.
+
+    Read-only: every job reads them (nbgrader copies the lesson's runtime from there), none may change them.
+    """
     if course.digest not in _materialized or not _materialized[course.digest].is_dir():
         folder = Path(tempfile.mkdtemp(prefix=f"autograder-course-{course.lesson}-", dir=_scratch_root()))
         atexit.register(shutil.rmtree, folder, True)
@@ -161,22 +119,23 @@ def _course_folder(course: CourseFiles) -> Path:
             target = folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+            target.chmod(0o400)
         _materialized[course.digest] = folder
     return _materialized[course.digest]
 
 
-def _worker_env(record_dir: Path, seed: int, threads: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # keep solutions out of reach
-    # The seed is not a secret (see the README's security model): without the reference, which the
-    # sandbox hides, knowing the inputs does not give the expected outputs.
-    env.update({hidden.RECORD_ENV: str(record_dir), hidden.SEED_ENV: str(seed), "TF_CPP_MIN_LOG_LEVEL": "2"})
-    # Parallel kernels share the cores instead of each starting a thread per core.
-    env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": str(threads)})
-    return env
+def _failure_line(log: str, exit_code: int | None) -> str:
+    return (error_cause(log) or f"nbgrader exited with {exit_code}")[:500]
 
 
-def _failure_line(run: subprocess.CompletedProcess[str]) -> str:
-    return (error_cause(run.stdout + "\n" + run.stderr) or f"nbgrader exited with {run.returncode}")[:500]
+def _log_tail(path: Path, limit: int) -> str:
+    """The end of nbgrader's log of this job (at most ``limit`` bytes)."""
+    if not path.is_file():
+        return ""
+    with open(path, "rb") as log:
+        size = log.seek(0, os.SEEK_END)
+        log.seek(max(0, size - limit))
+        return log.read().decode("utf-8", "replace")
 
 
 def read_grades(db: Path, course_id: str, lesson: str, student: str) -> dict[str, Any]:
@@ -198,21 +157,11 @@ def read_grades(db: Path, course_id: str, lesson: str, student: str) -> dict[str
         return {"timestamp": timestamp, "notebooks": notebooks}
 
 
-def load_recordings(folder: Path) -> dict[str, bytes | str]:
+def load_recordings(folder: Path, limits: Limits = DEFAULT) -> dict[str, bytes | str]:
     """The hidden tests' recordings, validated: known names, plain files, bounded size."""
-    recordings: dict[str, bytes | str] = {}
-    if not folder.is_dir():
-        return recordings
-    for entry in os.scandir(folder):
-        if not RECORDING_NAME.match(entry.name) or not entry.is_file(follow_symlinks=False):
-            continue
-        if entry.stat(follow_symlinks=False).st_size > MAX_RECORDING:
-            recordings[entry.name] = f"recording larger than {MAX_RECORDING // 2**20} MiB"
-            continue
-        descriptor = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(descriptor, "rb") as file:
-            recordings[entry.name] = file.read(MAX_RECORDING + 1)
-    return recordings
+    collected = read_folder(folder, limits.replace(returned_file_bytes=limits.recording_bytes),
+                            max_bytes=limits.recording_bytes * 16)
+    return {name: data for name, data in collected.files.items() if RECORDING_NAME.match(name)}
 
 
 def verify_hidden(db: Path, course: CourseFiles, student: str, recordings: dict[str, bytes | str],
@@ -261,13 +210,12 @@ def verify_hidden(db: Path, course: CourseFiles, student: str, recordings: dict[
     return notes
 
 
-def _kernel_deaths(graded: dict[str, bytes], notebook_name: str) -> list[str]:
-    data = graded.get(notebook_name)
-    if not data:
+def _kernel_death(report: Path) -> list[str]:
+    """Why the kernel died, if it did (RobustExecute's report, written outside the sandbox)."""
+    if not report.is_file():
         return []
-    cells = json.loads(data).get("cells", [])
-    return [output.get("evalue", "") for cell in cells if cell.get("cell_type") == "code"
-            for output in cell.get("outputs", []) if output.get("ename") == "KernelDied"]
+    death = json.loads(report.read_text(encoding="utf-8")).get("death")
+    return [death["reason"]] if death else []
 
 
 def generate_feedback(work: Path, lesson: str, student: str) -> str:
@@ -296,50 +244,85 @@ def generate_feedback(work: Path, lesson: str, student: str) -> str:
     return ""
 
 
+def _run_job(course_root: Path, course: CourseFiles, submission: SubmissionInput, job: Path) -> str:
+    """nbgrader's autograde of the submission in its bounded job (``autograder.grader.autograde_job``).
+
+    Returns why it could not grade the submission ("" when it could); the results are in ``job/outbox``.
+    """
+    limits = submission.limits
+    for folder in ("inbox", "work", "outbox"):
+        (job / folder).mkdir()
+    write_folder(job / "inbox", submission.files)
+    spec = JobSpec(str(course_root), submission.lesson, submission.student, course.language, str(job / "inbox"),
+                   str(job / "work"), str(job / "outbox"), submission.seed, submission.kernel_threads(),
+                   submission.sandbox, limits.to_dict())
+    spec.write(job / "spec.json")
+    with open(job / "outbox" / "autograde.log", "wb") as log:
+        runner = subprocess.Popen(job_command(job / "spec.json", spec), stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            exit_code = runner.wait(timeout=limits.job_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+            return message("job_timeout", course.language, seconds=limits.job_seconds)
+    summary = job / "outbox" / "job.json"
+    if exit_code != 0 or not summary.is_file():
+        return _failure_line(_log_tail(job / "outbox" / "autograde.log", limits.log_bytes), exit_code)
+    nbgrader_exit = json.loads(summary.read_text(encoding="utf-8"))["nbgrader_exit"]
+    if nbgrader_exit != 0 or not (job / "outbox" / "graded" / f"{submission.lesson}.ipynb").is_file():
+        return _failure_line(_log_tail(job / "outbox" / "autograde.log", limits.log_bytes), nbgrader_exit)
+    return ""
+
+
+def _feedback(course_root: Path, job: Path, lesson: str, student: str) -> tuple[dict[str, bytes], str]:
+    """The student's feedback page, generated here from the graded notebook; or why there is none.
+
+    Only the notebook goes in: the feedback folder is the page, and nbgrader's copying of the other files
+    (a glob per file and ignore pattern) takes minutes for thousands of files.
+    """
+    work = job / "feedback-work"
+    graded = work / "autograded" / student / lesson
+    graded.mkdir(parents=True)
+    shutil.copyfile(job / "outbox" / "graded" / f"{lesson}.ipynb", graded / f"{lesson}.ipynb")
+    (work / "source").symlink_to(course_root / "source", target_is_directory=True)
+    shutil.copyfile(course_root / "nbgrader_config.py", work / "nbgrader_config.py")
+    shutil.copyfile(job / "outbox" / "gradebook.db", work / "gradebook.db")
+    problem = generate_feedback(work, lesson, student)
+    if problem:
+        return {}, problem
+    return read_folder(work / "feedback" / student / lesson).files, ""
+
+
 def grade_submission(course: CourseFiles, submission: SubmissionInput) -> TaskResult:
     """Autograde one submission in a temporary folder; everything it needs and returns is bytes."""
     if submission.version and submission.version != fingerprint():
         raise WorkerMismatch(f"worker runs autograder {fingerprint()}, the grader {submission.version}")
     start = time.perf_counter()
     result = TaskResult(submission.student, submission.lesson)
-    student, lesson = submission.student, submission.lesson
+    student, lesson, limits = submission.student, submission.lesson, submission.limits
     course_root = _course_folder(course)
-    with tempfile.TemporaryDirectory(prefix="autograder-task-", dir=_scratch_root()) as scratch:
-        work = Path(scratch)
-        record_dir, stats_file = work / "hidden", work / "kernel.json"
-        record_dir.mkdir()
-        (work / "source").symlink_to(course_root / "source", target_is_directory=True)
-        shutil.copy2(course_root / "gradebook.db", work / "gradebook.db")
-        write_folder(work / "submitted" / student / lesson, submission.files)
-        (work / "nbgrader_config.py").write_text(
-            "c = get_config()  # noqa: F821\n"
-            f"load_subconfig({str(course_root / 'nbgrader_config.py')!r})  # noqa: F821\n"
-            f"c.CourseDirectory.root = {str(work)!r}\nc.RobustExecute.memory_limit = {submission.memory_limit}\n"
-            f"c.RobustExecute.sandbox = {submission.sandbox!r}\nc.RobustExecute.stats_file = {str(stats_file)!r}\n",
-            encoding="utf-8")
-        env = _worker_env(record_dir, submission.seed, submission.kernel_threads())
-        try:
-            run = subprocess.run([*NBGRADER, "autograde", lesson, "--student", student, "--force"], cwd=work,
-                                 env=env, capture_output=True, text=True, timeout=submission.timeout)
-            graded_dir = work / "autograded" / student / lesson
-            if run.returncode != 0 or not graded_dir.is_dir():
-                result.failure = _failure_line(run)
-        except subprocess.TimeoutExpired:
-            result.failure = f"grading took longer than {submission.timeout} s"
+    with tempfile.TemporaryDirectory(prefix="autograder-job-", dir=_scratch_root()) as scratch:
+        job = Path(scratch)
+        result.failure = _run_job(course_root, course, submission, job)
+        outbox = job / "outbox"
+        result.log = _log_tail(outbox / "autograde.log", limits.log_bytes)
         if not result.failure:
-            result.graded, skipped = read_folder(graded_dir)
-            result.notes.extend(f"not kept: {item}" for item in skipped)
+            graded = read_folder(outbox / "graded", limits)
+            result.graded = graded.files
+            summary = json.loads((outbox / "job.json").read_text(encoding="utf-8"))
+            left = Collected(left_out={kind: LeftOut(**value) for kind, value in summary["left_out"].items()})
+            result.notes.extend(left_out_notes(left, course.language, limits))
             with quiet_stderr():  # TensorFlow's start-up lines would reach the instructor's console
-                result.notes.extend(verify_hidden(work / "gradebook.db", course, student,
-                                                  load_recordings(record_dir), submission.seed))
-            result.notes.extend(_kernel_deaths(result.graded, f"{lesson}.ipynb"))
-            result.grades = read_grades(work / "gradebook.db", course.course_id, lesson, student)
-            problem = generate_feedback(work, lesson, student)
+                result.notes.extend(verify_hidden(outbox / "gradebook.db", course, student,
+                                                  load_recordings(outbox / "hidden", limits), submission.seed))
+            result.notes.extend(_kernel_death(outbox / "kernel.json"))
+            result.grades = read_grades(outbox / "gradebook.db", course.course_id, lesson, student)
+            result.feedback, problem = _feedback(course_root, job, lesson, student)
             if problem:
                 result.notes.append(f"no feedback: {problem}")
-            else:
-                result.feedback, _ = read_folder(work / "feedback" / student / lesson)
-        peak = json.loads(stats_file.read_text())["peak_rss_bytes"] if stats_file.exists() else 0
+        report = outbox / "kernel.json"
+        peak = json.loads(report.read_text())["peak_rss_bytes"] if report.is_file() else 0
     result.stats = {"seconds": round(time.perf_counter() - start, 2), "peak_rss_bytes": peak}
     return result
 

@@ -1,0 +1,221 @@
+"""``python -m autograder.grader.autograde_job SPEC``: nbgrader's autograde of one submission, on a bounded disk.
+
+A grading worker starts this process for each submission (:func:`job_command`). With the sandbox on,
+it runs in a mount namespace of its own (bubblewrap, a user namespace when the grader is not root)
+where the job's work folder is a tmpfs of ``limits.disk`` bytes: everything of the job lives there —
+nbgrader's copy of the submission, the folder the learner's kernel runs and writes in, its recordings
+and IPC sockets — so a kernel that writes too much gets ENOSPC, never the machine's disk, and hard
+links into the course's files cannot be made (another file system). Here nbgrader autogrades the
+submission (the kernel itself runs in its own sandbox, ``autograder.course.sandbox``), then this
+process copies back, bounded by ``limits`` (files, bytes, depth, time), only what the grader needs to
+the job's outbox on the real disk:
+
+* ``graded/`` — the graded notebook and the files the learner's code wrote; not the lesson's runtime
+  and data, which nbgrader copies from ``source/`` into every graded folder and restores from there;
+* ``hidden/`` — the hidden tests' recordings (known names, plain files, bounded size);
+* ``gradebook.db`` (the private one), ``kernel.json`` (peak memory, the kernel's death) and
+  ``job.json`` (nbgrader's exit status, what was left out).
+
+When this process ends, the tmpfs goes with its namespace, however many files the kernel made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from autograder.checks.hidden import RECORD_ENV, SEED_ENV
+from autograder.grader.folders import read_folder, write_folder
+from autograder.grader.limits import Limits
+
+RECORDING_NAME = re.compile(r"^[A-Za-z0-9_]{1,80}(\.npz|\.error\.txt)$")
+# The kernels' unix sockets: a socket's path must be short (108 bytes) and the job's folder is deep in the
+# worker's scratch folder, so the job gets a small tmpfs of its own over this short, always-present folder.
+IPC_ROOT = "/dev/shm"
+IPC_ROOT_ENV = "AUTOGRADER_IPC_ROOT"
+IPC_SIZE = 16 * 2**20
+# The hidden tests' recordings get a small disk of their own: a kernel that fills its folder must not also
+# take the room its own recordings need.
+RECORDINGS_SIZE = 256 * 2**20
+
+
+@dataclass
+class JobSpec:
+    """Where one autograde job finds its inputs and leaves its results (paths on the worker)."""
+
+    course: str  # the lesson's course files: nbgrader_config.py, gradebook.db, source/<lesson>/
+    lesson: str
+    student: str
+    language: str
+    inbox: str  # the submitted files
+    work: str  # where nbgrader works (the bounded tmpfs when sandboxed)
+    outbox: str  # where the bounded results go
+    seed: int
+    threads: int
+    sandbox: bool
+    limits: dict
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> JobSpec:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def job_command(spec_path: Path, spec: JobSpec) -> list[str]:
+    """The command that runs the job: in its bounded mount namespace when sandboxed, directly otherwise."""
+    runner = [sys.executable, "-m", "autograder.grader.autograde_job", str(spec_path)]
+    if not spec.sandbox:
+        return runner
+    from autograder.course.sandbox import BWRAP, bwrap_path
+
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]  # root mounts without one
+    disk = Limits.from_dict(spec.limits).disk
+    hidden = str(Path(spec.work) / "hidden")
+    return [bwrap_path() or BWRAP, *user, "--dev-bind", "/", "/", "--size", str(disk), "--perms", "0700",
+            "--tmpfs", spec.work, "--perms", "0700", "--dir", hidden, "--size", str(RECORDINGS_SIZE), "--perms",
+            "0700", "--tmpfs", hidden, "--size", str(IPC_SIZE), "--perms", "0700", "--tmpfs", IPC_ROOT,
+            "--die-with-parent", "--", *runner]
+
+
+def _config_overlay(spec: JobSpec, limits: Limits, work: Path) -> str:
+    """This job's nbgrader configuration: the course's, then what the job needs whatever the course's age.
+
+    Older courses get the same pipeline (sanitised notebook, robust cell handling) as new ones.
+    """
+    lines = [
+        "c = get_config()  # noqa: F821",
+        f"load_subconfig({str(Path(spec.course) / 'nbgrader_config.py')!r})  # noqa: F821",
+        "from autograder.grader.pipeline import autograde_pipeline",
+        "autograde_pipeline(c)",
+        f"c.CourseDirectory.root = {str(work)!r}",
+        f"c.RobustExecute.memory_limit = {limits.memory!r}",
+        f"c.RobustExecute.time_limit = {limits.submission_time!r}",
+        f"c.RobustExecute.interrupt_grace = {limits.interrupt_grace!r}",
+        f"c.RobustExecute.sandbox = {spec.sandbox!r}",
+        f"c.RobustExecute.language = {spec.language!r}",
+        f"c.RobustExecute.report_file = {str(Path(spec.outbox) / 'kernel.json')!r}",  # off the bounded disk
+        f"c.RobustExecute.keep_file_bytes = {limits.returned_file_bytes!r}",
+        f"c.RobustExecute.keep_folder_bytes = {limits.returned_bytes!r}",
+        f"c.LimitOutputSize.max_chars = {limits.output_chars!r}",
+        f"c.LimitOutputSize.language = {spec.language!r}",
+        f"c.LimitOutput.max_lines = {limits.output_lines!r}",
+        f"c.LimitOutput.max_traceback = {limits.traceback_lines!r}",
+        f"c.SanitizeNotebook.language = {spec.language!r}",
+        f"c.SanitizeNotebook.source_notebook = "
+        f"{str(Path(spec.course) / 'source' / spec.lesson / f'{spec.lesson}.ipynb')!r}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def prepare(spec: JobSpec, limits: Limits) -> Path:
+    """The job's course folder in ``work``: the course's files by link, a gradebook and the submission of its own."""
+    work = Path(spec.work)
+    for folder in ("tmp", "hidden"):
+        (work / folder).mkdir(parents=True, exist_ok=True)
+    (work / "source").symlink_to(Path(spec.course) / "source", target_is_directory=True)
+    shutil.copyfile(Path(spec.course) / "gradebook.db", work / "gradebook.db")
+    submitted = work / "submitted" / spec.student / spec.lesson
+    submitted.mkdir(parents=True)
+    shutil.copytree(spec.inbox, submitted, dirs_exist_ok=True)
+    (work / "nbgrader_config.py").write_text(_config_overlay(spec, limits, work), encoding="utf-8")
+    return work
+
+
+def _environment(spec: JobSpec, limits: Limits, work: Path) -> None:
+    os.environ.pop("PYTHONPATH", None)  # the grader's paths (the reference) stay out of nbgrader's kernels
+    os.environ.update({
+        "TMPDIR": str(work / "tmp"),  # the kernels' IPC folders live on the bounded disk too
+        RECORD_ENV: str(work / "hidden"),
+        # Not a secret (see the README's security model): the reference, which the sandbox hides, decides.
+        SEED_ENV: str(spec.seed),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        # Parallel kernels share the cores instead of each starting a thread per core.
+        "TF_NUM_INTRAOP_THREADS": str(spec.threads), "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": str(spec.threads),
+        "AUTOGRADER_LIMITS": json.dumps(limits.to_dict()),
+    })
+    if spec.sandbox:
+        os.environ[IPC_ROOT_ENV] = IPC_ROOT
+
+
+def run_autograde(spec: JobSpec) -> int:
+    """nbgrader's own ``autograde`` command, in this process; its exit status."""
+    from autograder.course.nbgrader_cli import find_own_scripts, skip_slow_imports
+
+    skip_slow_imports()
+    find_own_scripts()
+    from jupyter_core.application import NoStart
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    app = NbGraderApp.instance()
+    try:
+        app.initialize(["autograde", spec.lesson, "--student", spec.student, "--force"])
+        app.start()
+    except NoStart:  # nbgrader's way of saying its subcommand has finished
+        return 0
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    except Exception as error:  # noqa: BLE001 - reported in the log, judged by the worker
+        print(f"[autograde_job | ERROR] {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _is_cache(relative: str) -> bool:
+    """Python's byte-code caches: written by imports, not by the learner."""
+    return "__pycache__" in Path(relative).parts or relative.endswith(".pyc")
+
+
+def _lesson_files(spec: JobSpec) -> frozenset[str]:
+    """The lesson's runtime and data, as nbgrader copies them into every graded folder (not the notebook)."""
+    source = Path(spec.course) / "source" / spec.lesson
+    return frozenset(str(path.relative_to(source)) for path in source.rglob("*")
+                     if path.is_file() and path.suffix != ".ipynb")
+
+
+def export(spec: JobSpec, limits: Limits, work: Path, exit_code: int) -> None:
+    """Copy back, bounded, what the grader needs (see the module's docstring)."""
+    outbox = Path(spec.outbox)
+    graded = read_folder(work / "autograded" / spec.student / spec.lesson, limits, skip=_lesson_files(spec))
+    write_folder(outbox / "graded", {name: data for name, data in graded.files.items() if not _is_cache(name)})
+    recordings = read_folder(work / "hidden", limits.replace(returned_file_bytes=limits.recording_bytes),
+                             max_bytes=limits.recording_bytes * 16)
+    write_folder(outbox / "hidden", {name: data for name, data in recordings.files.items()
+                                     if RECORDING_NAME.match(name) and len(data) < limits.recording_bytes})
+    if (work / "gradebook.db").is_file():
+        shutil.copyfile(work / "gradebook.db", outbox / "gradebook.db")
+    left_out = {kind: {"count": left.count, "examples": left.examples} for kind, left in graded.left_out.items()}
+    report = outbox / "kernel.json"
+    deleted = json.loads(report.read_text(encoding="utf-8")).get("deleted", {}) if report.is_file() else {}
+    for kind, left in deleted.items():  # what the executor deleted to make room counts as left out too
+        merged = left_out.setdefault(kind, {"count": 0, "examples": []})
+        merged["count"] += left["count"]
+        merged["examples"] = (merged["examples"] + left["examples"])[:3]
+    summary = {"nbgrader_exit": exit_code, "graded_files": len(graded.files), "graded_bytes": graded.size,
+               "left_out": left_out}
+    (outbox / "job.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    spec = JobSpec.read(Path(args[0]))
+    limits = Limits.from_dict(spec.limits)
+    os.umask(0o077)
+    work = prepare(spec, limits)
+    _environment(spec, limits, work)
+    os.chdir(work)
+    exit_code = run_autograde(spec)
+    sys.stderr.flush()
+    export(spec, limits, work, exit_code)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
