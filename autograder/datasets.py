@@ -111,13 +111,15 @@ def sample_image_path(data_dir: Path | None = None) -> Path:
 
 
 def describe(train: Path) -> str:
-    """Return one short line naming the dataset that ``train`` belongs to."""
+    """Return one short line, in the learner's language, naming the dataset that ``train`` belongs to."""
+    from autograder.i18n import message
+
     name = Path(train).name
     if name in SIGNS_FILES:
-        return "original SIGNS dataset"
+        return message("dataset_signs")
     if name in DIGITS_FILES:
-        return "bundled UCI digits 0–5 (substitute for SIGNS)"
-    return f"dataset from {name}"
+        return message("dataset_digits")
+    return message("dataset_file", name=name)
 
 
 # --- MNIST, or its offline stand-in ----------------------------------------------------------------

@@ -19,6 +19,10 @@ right in each language (Babel, from the Unicode CLDR data, decides; no rule is w
 
 A float field with a presentation type (``{diff:.4g}``) is written with the language's decimal
 sign: 0.25 in English, 0,25 in Russian.
+
+Russian typography: a no-break space (``\\u00a0``) goes before every em dash and between a number and
+the noun or unit it counts (``#\\u00a0слой``, ``{limit:.1f}\\u00a0ГиБ``), so that a wrapped line never
+starts with a dash or leaves a number behind.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "returned_ellipsis": {
         "en": "`{name}` returned `...`: the stub is not filled in yet.",
-        "ru": "`{name}` возвращает `...`: заглушка ещё не заполнена — на её месте должна быть ваша реализация.",
+        "ru": "`{name}` возвращает `...`: заглушка ещё не заменена вашим кодом.",
     },
     "not_defined": {
         "en": "`{name}` is not defined: the cell above that defines it has not been run, or it stopped with an "
@@ -80,12 +84,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "`{caller}` calls `{name}`, which does not pass its own checks yet: fix `{name}` first "
         "(the checks under it say more). {detail}",
         "ru": "`{caller}` вызывает `{name}`, а `{name}` пока не проходит свои проверки: сначала исправьте "
-        "`{name}` (подробнее — в проверках под этим заданием). {detail}",
+        "`{name}` (подробнее\u00a0— в проверках под заданием `{name}`). {detail}",
     },
     # --- tensors ---
     "not_tensor": {
         "en": "Expected a TensorFlow tensor (EagerTensor), found {found}. Build the block from Keras layers only.",
-        "ru": "Ожидался тензор TensorFlow (EagerTensor), получено {found}. Стройте блок только из слоёв Keras.",
+        "ru": "Ожидался тензор TensorFlow (EagerTensor), получено: {found}. Стройте блок только из слоёв Keras.",
     },
     "non_eager_value": {
         "en": "a value that is not an EagerTensor",
@@ -109,9 +113,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{what}: {count:n} of {total:plural:# value|# values} {count:plural:differs|differ} from the expected "
         "values (largest difference {maxdiff:.4g}). "
         "First difference at {where}: expected {expected:.6g}, found {found:.6g}.",
-        "ru": "{what}: {count:n} из {total:plural:# значения|# значений|# значений} "
+        "ru": "{what}: {count:n} из {total:plural:#\u00a0значения|#\u00a0значений|#\u00a0значений} "
         "{count:plural:отличается|отличаются|отличаются} от ожидаемых (наибольшее расхождение {maxdiff:.4g}). "
-        "Первое расхождение — {where}: ожидалось {expected:.6g}, получено {found:.6g}.",
+        "Первое расхождение\u00a0— {where}: ожидалось {expected:.6g}, получено {found:.6g}.",
     },
     "where_4d": {
         "en": "example {example}, row {row}, column {column}, channel {channel}",
@@ -173,7 +177,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "layer_count": {
         "en": "The model has {found:plural:# layer|# layers}, the reference has {expected:n}.",
-        "ru": "В модели {found:plural:# слой|# слоя|# слоёв}, а в эталонной — {expected:n}.",
+        "ru": "В модели {found:plural:#\u00a0слой|#\u00a0слоя|#\u00a0слоёв}, а в эталонной\u00a0— {expected:n}.",
     },
     "layer_where": {
         "en": "Layer {index:n} of {total:n} ({stage})",
@@ -203,20 +207,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "labels_not_one_hot_shape": {
         "en": "{array} has shape {found}: labels must be one-hot encoded, one row of "
         "{classes:plural:# number|# numbers} per image (for example `np.eye({classes})[Y_orig.reshape(-1)]`).",
-        "ru": "{array} имеет размерность {found}: метки нужно закодировать в one-hot, по строке из "
-        "{classes:plural:# числа|# чисел|# чисел} на изображение (например, `np.eye({classes})[Y_orig.reshape(-1)]`).",
+        "ru": "{array} имеет размерность {found}: метки нужно закодировать в формате one-hot, по строке из "
+        "{classes:plural:#\u00a0числа|#\u00a0чисел|#\u00a0чисел} на изображение "
+        "(например, `np.eye({classes})[Y_orig.reshape(-1)]`).",
     },
     "labels_not_one_hot": {
         "en": "{array}: every row must contain a single 1 and zeros elsewhere.",
-        "ru": "{array}: в каждой строке должна быть одна единица, остальные нули.",
+        "ru": "{array}: в каждой строке должна быть одна единица, а остальные\u00a0— нули.",
     },
     "labels_wrong": {
         "en": "{array}: {count:n} of {total:plural:# label|# labels} {count:plural:differs|differ} from the file "
         "(first at image {index:n}: expected class {expected}, found {found}). "
         "Keep the images and labels in the file's order.",
-        "ru": "{array}: {count:n} из {total:plural:# метки|# меток|# меток} "
-        "{count:plural:не совпадает|не совпадают|не совпадают} с файлом (первое расхождение — изображение {index:n}: "
-        "ожидался класс {expected}, найден {found}). Сохраняйте порядок изображений и меток из файла.",
+        "ru": "{array}: {count:n} из {total:plural:#\u00a0метки|#\u00a0меток|#\u00a0меток} "
+        "{count:plural:не совпадает|не совпадают|не совпадают} с файлом "
+        "(первое расхождение\u00a0— изображение {index:n}: ожидался класс {expected}, найден {found}). "
+        "Сохраняйте порядок изображений и меток из файла.",
     },
     "images_not_scaled": {
         "en": "{array}: values range from {low:.4g} to {high:.4g}; divide the pixels by 255 to bring them into [0, 1].",
@@ -263,11 +269,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "hint_stem_conv": {
         "en": "The first convolution of ResNet is `Conv2D(64, 7, padding='same')`.",
-        "ru": "Первая свёртка ResNet — `Conv2D(64, 7, padding='same')`.",
+        "ru": "Первая свёртка ResNet\u00a0— `Conv2D(64, 7, padding='same')`.",
     },
     "layer_count_class": {
         "en": "{where}: {found:plural:# {cls} layer is|# {cls} layers are} used, expected {expected:n}. {hint}",
-        "ru": "{where}: {found:plural:используется # слой|используются # слоя|используется # слоёв} {cls}, "
+        "ru": "{where}: "
+        "{found:plural:используется #\u00a0слой|используются #\u00a0слоя|используется #\u00a0слоёв} {cls}, "
         "а ожидалось {expected:n}. {hint}",
     },
     "mistake_missing_bn": {
@@ -275,13 +282,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{found:plural:# BatchNormalization layer is|# BatchNormalization layers are} used, expected {expected:n}. "
         "Every convolution is followed by its own `BatchNormalization()`, applied before "
         "the ReLU (and, in the block's second half, before the addition).",
-        "ru": "{where}: не хватает пакетной нормализации — слоёв BatchNormalization: {found:n}, а нужно {expected:n}. "
+        "ru": "{where}: не хватает пакетной нормализации\u00a0— слоёв BatchNormalization: {found:n}, "
+        "а нужно {expected:n}. "
         "После каждой свёртки идёт своя `BatchNormalization()`, до ReLU "
-        "(а во второй половине блока — до сложения).",
+        "(а во второй половине блока\u00a0— до сложения).",
     },
     "mistake_kernel_size": {
         "en": "{where}: wrong kernel size — expected kernel_size={expected}, found {found}. {hint}",
-        "ru": "{where}: неверный размер ядра — ожидался kernel_size={expected}, найден {found}. {hint}",
+        "ru": "{where}: неверный размер ядра\u00a0— ожидался kernel_size={expected}, найден {found}. {hint}",
     },
     "conv_setting": {
         "en": "{where}: expected {attr}={expected}, found {attr}={found}. {hint}",
@@ -315,12 +323,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The output equals that of a block that applies the ReLU before the first batch normalization: "
         "the order is convolution → batch normalization → ReLU.",
         "ru": "Выход совпадает с выходом блока, где ReLU применяется до первой пакетной нормализации: "
-        "порядок такой — свёртка → пакетная нормализация → ReLU.",
+        "порядок такой: свёртка → пакетная нормализация → ReLU.",
     },
     "mistake_stem_no_relu": {
         "en": "The output equals that of a ResNet without the ReLU after its first batch normalization: the first "
         "layers are Conv2D → BatchNormalization → ReLU → MaxPool2D.",
-        "ru": "Выход совпадает с выходом ResNet без ReLU после первой пакетной нормализации: первые слои — "
+        "ru": "Выход совпадает с выходом ResNet без ReLU после первой пакетной нормализации: первые слои\u00a0— "
         "Conv2D → BatchNormalization → ReLU → MaxPool2D.",
     },
     "mistake_no_softmax": {
@@ -344,14 +352,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dense_units": {
         "en": "{where}: the Dense layer has {found:plural:# unit|# units}, expected {expected:n}: one per class, "
         "`Dense(num_classes, ...)`.",
-        "ru": "{where}: у слоя Dense {found:plural:# нейрон|# нейрона|# нейронов}, а нужно {expected:n}: "
-        "по одному на класс, `Dense(num_classes, ...)`.",
+        "ru": "{where}: у слоя Dense {found:plural:#\u00a0нейрон|#\u00a0нейрона|#\u00a0нейронов}, "
+        "а нужно {expected:n}: по одному на класс, `Dense(num_classes, ...)`.",
     },
     "mistake_wrong_pooling": {
         "en": "Wrong pooling: the pooling layers in use are {found}, expected {expected}. After the first ReLU comes "
         "`MaxPool2D((3, 3))`, and after the residual blocks `GlobalAveragePooling2D()`.",
         "ru": "Неверный пулинг: используются слои пулинга {found}, а ожидались {expected}. После первой ReLU идёт "
-        "`MaxPool2D((3, 3))`, а после остаточных блоков — `GlobalAveragePooling2D()`.",
+        "`MaxPool2D((3, 3))`, а после остаточных блоков\u00a0— `GlobalAveragePooling2D()`.",
     },
     "pool_size": {
         "en": "MaxPool2D has pool_size={found}, expected {expected}: use `MaxPool2D((3, 3))`.",
@@ -360,14 +368,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "resnet_block_count": {
         "en": "ResNet uses {found:plural:# residual block|# residual blocks}, expected {expected:n}: "
         "`self.id1a = ResidualBlock(64, 3)` and `self.id1b = ResidualBlock(64, 3)`, applied one after the other.",
-        "ru": "ResNet использует {found:plural:# остаточный блок|# остаточных блока|# остаточных блоков}, "
+        "ru": "ResNet использует "
+        "{found:plural:#\u00a0остаточный блок|#\u00a0остаточных блока|#\u00a0остаточных блоков}, "
         "а нужно {expected:n}: `self.id1a = ResidualBlock(64, 3)` и `self.id1b = ResidualBlock(64, 3)`, "
         "применённые один за другим.",
     },
     "resnet_block_wrong": {
         "en": "The residual blocks inside ResNet are not right yet; fix `ResidualBlock` first (its checks above "
         "say more). {detail}",
-        "ru": "Остаточные блоки внутри ResNet пока неверны; сначала исправьте `ResidualBlock` (подробнее — в его "
+        "ru": "Остаточные блоки внутри ResNet пока неверны; сначала исправьте `ResidualBlock` (подробнее\u00a0— в его "
         "проверках выше). {detail}",
     },
     "mode_training": {
@@ -381,18 +390,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     # --- MNIST and its offline stand-in ---
     "mnist_loaded": {
         "en": "MNIST: {train:n} training and {test:plural:# test image|# test images} of 28×28 pixels.",
-        "ru": "MNIST: {train:plural:# обучающее|# обучающих|# обучающих} и "
-        "{test:plural:# тестовое изображение|# тестовых изображения|# тестовых изображений} 28×28 пикселей.",
+        "ru": "MNIST: {train:plural:#\u00a0обучающее|#\u00a0обучающих|#\u00a0обучающих} и "
+        "{test:plural:#\u00a0тестовое изображение|#\u00a0тестовых изображения|#\u00a0тестовых изображений} "
+        "размером 28×28\u00a0пикселей.",
     },
     "mnist_fallback": {
         "en": "NOT MNIST ({reason}): using the course's offline stand-in, the UCI handwritten digits 0–9 "
         "(1,797 images of 8×8 pixels enlarged to 28×28, CC BY 4.0; {train:n} training and "
         "{test:plural:# test image|# test images}, see data/README.md).",
         # 1 797 with a no-break space, as Babel groups the numbers filled in beside it.
-        "ru": "ЭТО НЕ MNIST ({reason}): используется офлайн-замена из курса — рукописные цифры 0–9 из набора UCI "
-        "(1\u00a0797 изображений 8×8 пикселей, увеличенных до 28×28, CC BY 4.0; "
-        "{train:plural:# обучающее|# обучающих|# обучающих} и {test:plural:# тестовое|# тестовых|# тестовых}, "
-        "см. data/README.md).",
+        "ru": "ЭТО НЕ MNIST ({reason}): используется офлайн-замена из курса\u00a0— рукописные цифры 0–9 из набора UCI "
+        "(1\u00a0797\u00a0изображений размером 8×8\u00a0пикселей, увеличенных до 28×28, лицензия CC BY 4.0; "
+        "{train:plural:#\u00a0обучающее|#\u00a0обучающих|#\u00a0обучающих} и "
+        "{test:plural:#\u00a0тестовое|#\u00a0тестовых|#\u00a0тестовых}, см. data/README.md).",
     },
     "mnist_reason_offline": {
         "en": "offline mode: {variable} is set",
@@ -415,7 +425,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "kernel_memory": {
         "en": "it used more than {limit:.1f} GiB of memory",
-        "ru": "оно заняло больше {limit:.1f} ГиБ памяти",
+        "ru": "оно заняло больше {limit:.1f}\u00a0ГиБ памяти",
     },
     "kernel_exit": {
         "en": "exit code {code}",
@@ -430,9 +440,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Не выполнялась: ядро завершилось аварийно в одной из предыдущих ячеек.",
     },
     "output_truncated": {
-        "en": "[output truncated: {total:plural:# character|# characters} in all, the first {kept:n} are shown]",
-        "ru": "[вывод сокращён: всего {total:plural:# символ|# символа|# символов}, "
-        "{kept:plural:показан первый #|показаны первые #|показаны первые #}]",
+        "en": "[output truncated: showing the first {kept:n} of {total:plural:# character|# characters}]",
+        "ru": "[вывод сокращён: показаны первые {kept:n} из "
+        "{total:plural:#\u00a0символа|#\u00a0символов|#\u00a0символов}]",
     },
     "hidden_failed": {
         "en": "hidden test on unseen inputs failed: {reason}",
@@ -488,8 +498,67 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fast_mode_fit": {
         "en": "[fast grading mode] while grading, fit only scores one small batch and does not train "
               "(no check uses trained weights).",
-        "ru": "[быстрый режим проверки] при проверке fit лишь оценивает модель на одном небольшом пакете и не "
-              "обучает её (ни одна проверка не использует обученные веса).",
+        "ru": "[быстрый режим проверки] здесь fit лишь оценивает модель на одном небольшом пакете и не обучает её: "
+              "обученные веса ни одной проверке не нужны.",
+    },
+    # --- a check's name and its failure ---
+    "check_failed": {
+        "en": "{label} — {text}",
+        "ru": "{label}\u00a0— {text}",
+    },
+    # --- lines the lessons' own code prints (check.say), and the expected-output blocks built from them ---
+    "layers": {
+        "en": "Layers: {count:n}",
+        "ru": "Число слоёв: {count:n}",
+    },
+    "parameters": {
+        "en": "Parameters: {count:n}",
+        "ru": "Число параметров: {count:n}",
+    },
+    "output_shape": {
+        "en": "Output shape: {shape}",
+        "ru": "Размерность выхода: {shape}",
+    },
+    "row_sums": {
+        "en": "Row sums: {sums}",
+        "ru": "Суммы строк: {sums}",
+    },
+    "output_equals_input": {
+        "en": "Output equals input: {equal}",
+        "ru": "Выход совпадает со входом: {equal}",
+    },
+    "evaluation": {
+        "en": "Loss = {loss:.4f}\nTest Accuracy = {accuracy:.4f}",
+        "ru": "Значение функции потерь: {loss:.4f}\nТочность на тестовой выборке: {accuracy:.4f}",
+    },
+    "test_accuracy_percent": {
+        "en": "accuracy: {percent:.2f}%",
+        "ru": "Точность на тестовой выборке: {percent:.2f}%",
+    },
+    "input_image_shape": {
+        "en": "Input image shape: {shape}",
+        "ru": "Размерность входного изображения: {shape}",
+    },
+    "class_probabilities": {
+        "en": "Class prediction vector [p(0), p(1), p(2), p(3), p(4), p(5)] = {probabilities}",
+        "ru": "Вероятности классов [p(0), p(1), p(2), p(3), p(4), p(5)] = {probabilities}",
+    },
+    "predicted_class": {
+        "en": "Class: {digit}",
+        "ru": "Класс: {digit}",
+    },
+    # autograder.datasets.describe(): which dataset the Residual Networks lesson trains on
+    "dataset_signs": {
+        "en": "original SIGNS dataset",
+        "ru": "исходный набор данных SIGNS",
+    },
+    "dataset_digits": {
+        "en": "bundled UCI digits 0–5 (substitute for SIGNS)",
+        "ru": "цифры UCI 0–5 из комплекта курса (замена набора SIGNS)",
+    },
+    "dataset_file": {
+        "en": "dataset from {name}",
+        "ru": "набор данных из файла {name}",
     },
 }
 

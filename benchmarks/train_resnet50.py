@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - start
 
     fit = next(c for c in notebook.cells if c.cell_type == "code" and "model.fit(" in c.source)
-    accuracies = [float(m) for c in notebook.cells if c.cell_type == "code"
-                  for m in re.findall(r"Test Accuracy = ([\d.]+)", stream_text(c))]
+    # check.say("evaluation", ...): "Test Accuracy = 0.9167" in English, "…: 0,9167" in Russian
+    accuracies = [float(m.replace(",", ".")) for c in notebook.cells if c.cell_type == "code"
+                  for m in re.findall(r"(?:Test Accuracy = |Точность на тестовой выборке: )([\d.,]+)", stream_text(c))]
     errors = [o["ename"] for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     epochs = epochs_from(stream_text(fit))

@@ -63,29 +63,29 @@ EXPECTED: dict[str, dict[str, Callable[[int], str]]] = {
     "at_line_method": {"en": lambda n: f"Line {n} of `<method>`", "ru": lambda n: f"Строка {n} метода `<method>`"},
     "values_off": {
         "en": lambda n: f"{n} of {n} {en('value', 'values')(n)} {en('differs', 'differ')(n)} from the expected",
-        "ru": lambda n: f"{n} из {n} {ru('значения', 'значений', 'значений')(n)} "
+        "ru": lambda n: f"{n} из {n}\u00a0{ru('значения', 'значений', 'значений')(n)} "
                         f"{ru('отличается', 'отличаются', 'отличаются')(n)} от ожидаемых",
     },
     "layer_count": {
         "en": lambda n: f"The model has {n} {en('layer', 'layers')(n)}, the reference has {n}.",
-        "ru": lambda n: f"В модели {n} {ru('слой', 'слоя', 'слоёв')(n)}, а в эталонной — {n}.",
+        "ru": lambda n: f"В модели {n}\u00a0{ru('слой', 'слоя', 'слоёв')(n)}, а в эталонной\u00a0— {n}.",
     },
     "layer_where": {"en": lambda n: f"Layer {n} of {n} (<stage>)", "ru": lambda n: f"Слой {n} из {n} (<stage>)"},
     "param_total": {"en": lambda n: f"expected {n}, found {n}.", "ru": lambda n: f"ожидалось {n}, найдено {n}."},
     "labels_not_one_hot_shape": {
         "en": lambda n: f"one row of {n} {en('number', 'numbers')(n)} per image",
-        "ru": lambda n: f"по строке из {n} {ru('числа', 'чисел', 'чисел')(n)} на изображение",
+        "ru": lambda n: f"по строке из {n}\u00a0{ru('числа', 'чисел', 'чисел')(n)} на изображение",
     },
     "labels_wrong": {
         "en": lambda n: f"{n} of {n} {en('label', 'labels')(n)} {en('differs', 'differ')(n)} from the file "
                         f"(first at image {n}",
-        "ru": lambda n: f"{n} из {n} {ru('метки', 'меток', 'меток')(n)} "
+        "ru": lambda n: f"{n} из {n}\u00a0{ru('метки', 'меток', 'меток')(n)} "
                         f"{ru('не совпадает', 'не совпадают', 'не совпадают')(n)} с файлом "
-                        f"(первое расхождение — изображение {n}",
+                        f"(первое расхождение\u00a0— изображение {n}",
     },
     "layer_count_class": {
         "en": lambda n: f"<where>: {n} <cls> {en('layer is', 'layers are')(n)} used, expected {n}.",
-        "ru": lambda n: f"<where>: {ru('используется', 'используются', 'используется')(n)} {n} "
+        "ru": lambda n: f"<where>: {ru('используется', 'используются', 'используется')(n)} {n}\u00a0"
                         f"{ru('слой', 'слоя', 'слоёв')(n)} <cls>, а ожидалось {n}.",
     },
     "mistake_missing_bn": {
@@ -94,27 +94,29 @@ EXPECTED: dict[str, dict[str, Callable[[int], str]]] = {
     },
     "dense_units": {
         "en": lambda n: f"the Dense layer has {n} {en('unit', 'units')(n)}, expected {n}:",
-        "ru": lambda n: f"у слоя Dense {n} {ru('нейрон', 'нейрона', 'нейронов')(n)}, а нужно {n}:",
+        "ru": lambda n: f"у слоя Dense {n}\u00a0{ru('нейрон', 'нейрона', 'нейронов')(n)}, а нужно {n}:",
     },
     "resnet_block_count": {
         "en": lambda n: f"ResNet uses {n} residual {en('block', 'blocks')(n)}, expected {n}:",
-        "ru": lambda n: f"ResNet использует {n} {ru('остаточный блок', 'остаточных блока', 'остаточных блоков')(n)}, "
-                        f"а нужно {n}:",
+        "ru": lambda n: f"ResNet использует {n}\u00a0"
+                        f"{ru('остаточный блок', 'остаточных блока', 'остаточных блоков')(n)}, а нужно {n}:",
     },
     "mnist_loaded": {
         "en": lambda n: f"MNIST: {n} training and {n} test {en('image', 'images')(n)} of 28×28 pixels.",
-        "ru": lambda n: f"MNIST: {n} {ru('обучающее', 'обучающих', 'обучающих')(n)} и {n} "
-                        f"{ru('тестовое изображение', 'тестовых изображения', 'тестовых изображений')(n)} 28×28",
+        "ru": lambda n: f"MNIST: {n}\u00a0{ru('обучающее', 'обучающих', 'обучающих')(n)} и {n}\u00a0"
+                        f"{ru('тестовое изображение', 'тестовых изображения', 'тестовых изображений')(n)} "
+                        "размером 28×28",
     },
     "mnist_fallback": {
         "en": lambda n: f"; {n} training and {n} test {en('image', 'images')(n)}, see data/README.md",
-        "ru": lambda n: f"; {n} {ru('обучающее', 'обучающих', 'обучающих')(n)} и {n} "
+        "ru": lambda n: f"; {n}\u00a0{ru('обучающее', 'обучающих', 'обучающих')(n)} и {n}\u00a0"
                         f"{ru('тестовое', 'тестовых', 'тестовых')(n)}, см. data/README.md",
     },
+    "layers": {"en": lambda n: f"Layers: {n}", "ru": lambda n: f"Число слоёв: {n}"},
+    "parameters": {"en": lambda n: f"Parameters: {n}", "ru": lambda n: f"Число параметров: {n}"},
     "output_truncated": {
-        "en": lambda n: f"[output truncated: {n} {en('character', 'characters')(n)} in all, the first {n} are shown]",
-        "ru": lambda n: f"[вывод сокращён: всего {n} {ru('символ', 'символа', 'символов')(n)}, "
-                        f"{ru('показан первый', 'показаны первые', 'показаны первые')(n)} {n}]",
+        "en": lambda n: f"[output truncated: showing the first {n} of {n} {en('character', 'characters')(n)}]",
+        "ru": lambda n: f"[вывод сокращён: показаны первые {n} из {n}\u00a0{ru('символа', 'символов', 'символов')(n)}]",
     },
 }
 
@@ -172,16 +174,16 @@ def test_large_numbers_are_grouped_per_language(key: str) -> None:
 def test_the_broken_messages_of_the_review() -> None:
     """The cases named in the review and the issue, as a learner would read them."""
     values = {"what": "X", "maxdiff": 0.5, "where": "w", "expected": 1.0, "found": 2.0}
-    assert "1 из 48 значений отличается от ожидаемых" in message("values_off", "ru", count=1, total=48, **values)
-    assert "2 из 21 значения отличаются" in message("values_off", "ru", count=2, total=21, **values)
+    assert "1 из 48\u00a0значений отличается от ожидаемых" in message("values_off", "ru", count=1, total=48, **values)
+    assert "2 из 21\u00a0значения отличаются" in message("values_off", "ru", count=2, total=21, **values)
     assert "1 of 48 values differs" in message("values_off", "en", count=1, total=48, **values)
-    assert "В модели 172 слоя, а в эталонной — 177." in message("layer_count", "ru", found=172, expected=177)
+    assert "В модели 172\u00a0слоя, а в эталонной\u00a0— 177." in message("layer_count", "ru", found=172, expected=177)
     assert "слоёв BatchNormalization: 0, а нужно 1." in message("mistake_missing_bn", "ru", where="W", found=0,
                                                                 expected=1)
     assert message("param_total", "ru", expected=23_600_006, found=23_587_712).replace("\u202f", "\u00a0") == (
         "Общее число параметров: ожидалось 23\u00a0600\u00a0006, найдено 23\u00a0587\u00a0712.")
     assert message("mnist_loaded", "ru", train=60_000, test=10_000).replace("\u202f", "\u00a0") == (
-        "MNIST: 60\u00a0000 обучающих и 10\u00a0000 тестовых изображений 28×28 пикселей.")
+        "MNIST: 60\u00a0000\u00a0обучающих и 10\u00a0000\u00a0тестовых изображений размером 28×28\u00a0пикселей.")
     assert message("mnist_loaded", "en", train=60_000, test=10_000) == (
         "MNIST: 60,000 training and 10,000 test images of 28×28 pixels.")
 

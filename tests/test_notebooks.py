@@ -8,7 +8,8 @@ from conftest import LANGS, LESSONS, executed
 from autograder.build.execute import grade_results
 
 CASES = [(lesson, lang) for lesson in LESSONS for lang in LANGS]
-FAILURE_WORDS = {"en": ("expected", "raised", "returned", "should"), "ru": ("ожидал", "ошибк", "вернула", "должна")}
+FAILURE_WORDS = {"en": ("expected", "raised", "returned", "should"),
+                 "ru": ("ожидал", "ошибк", "вернула", "возвращает", "должна")}
 
 
 @pytest.mark.parametrize(("lesson", "lang"), CASES)

@@ -189,7 +189,7 @@ def test_mistakes_in_russian(monkeypatch: pytest.MonkeyPatch) -> None:
                                 keras=keras))
     assert "Не хватает softmax" in failure(
         "ResNet_forward", edited(reference.ResNet, 'Dense(num_classes, activation="softmax")', "Dense(num_classes)"))
-    assert "ResidualBlock, training=True (режим обучения) — " in failure(
+    assert "ResidualBlock, training=True (режим обучения)\u00a0— " in failure(
         "ResidualBlock_forward_training", edited(reference.ResidualBlock, *NO_SKIP))
 
 

@@ -32,6 +32,8 @@ from typing import Any
 import nbformat
 import numpy as np
 
+from autograder.i18n import message
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "notebooks" / "src"
 LANGS = ("en", "ru")
@@ -124,35 +126,41 @@ def _block_summary(values: dict[str, Any], case: str) -> str:
     return _print(output[:, (0, -1), :, :].mean(axis=3))
 
 
-def _identity_block(values: dict[str, Any]) -> str:
+def _identity_block(values: dict[str, Any], lang: str) -> str:
     return (
         "training=False\n\n" + _block_summary(values, "identity_block_training_false")
         + "\n\ntraining=True\n\n" + _block_summary(values, "identity_block_training_true")
     )
 
 
-def _convolutional_block(values: dict[str, Any]) -> str:
+def _convolutional_block(values: dict[str, Any], lang: str) -> str:
     output = np.asarray(values["blocks"]["convolutional_block_training_false"]["output"], dtype=np.float32)
     return _print(output[0])
 
 
-def _resnet50(values: dict[str, Any]) -> str:
+# The lines below are what the lessons' code prints with ``check.say``: the same messages, in the notebook's language.
+
+
+def _resnet50(values: dict[str, Any], lang: str) -> str:
     layers = values["resnet50"]["layers"]
-    return f"Layers: {len(layers)}\nParameters: {values['resnet50']['total_params']:,}"
+    return "\n".join([message("layers", lang, count=len(layers)),
+                      message("parameters", lang, count=values["resnet50"]["total_params"])])
 
 
-def _residual_block(values: dict[str, Any]) -> str:
+def _residual_block(values: dict[str, Any], lang: str) -> str:
     case = values["block"]["shape_cases"][0]
-    return f"Output shape: {tuple(case['output_shape'])}\nParameters: {case['params']:,}"
+    return "\n".join([message("output_shape", lang, shape=tuple(case["output_shape"])),
+                      message("parameters", lang, count=case["params"])])
 
 
-def _resnet(values: dict[str, Any]) -> str:
+def _resnet(values: dict[str, Any], lang: str) -> str:
     case = values["resnet"]["shape_cases"][0]
     ones = "[" + " ".join(["1."] * case["output_shape"][0]) + "]"
-    return f"Output shape: {tuple(case['output_shape'])}\nRow sums: {ones}\nParameters: {case['params']:,}"
+    return "\n".join([message("output_shape", lang, shape=tuple(case["output_shape"])),
+                      message("row_sums", lang, sums=ones), message("parameters", lang, count=case["params"])])
 
 
-EXPECTED_BLOCKS: dict[str, dict[str, Callable[[dict[str, Any]], str]]] = {
+EXPECTED_BLOCKS: dict[str, dict[str, Callable[[dict[str, Any], str], str]]] = {
     "residual_networks": {
         "identity_block": _identity_block,
         "convolutional_block": _convolutional_block,
@@ -188,7 +196,7 @@ def fill(text: str, lesson: str, lang: str) -> str:
     from autograder.expected import load
 
     def expected(match: re.Match[str]) -> str:
-        block = EXPECTED_BLOCKS[lesson][match.group(1)](load(lesson))
+        block = EXPECTED_BLOCKS[lesson][match.group(1)](load(lesson), lang)
         return f"```\n{block}\n```"
 
     return re.sub(r"@EXPECTED:(\w+)@", expected, text)

@@ -80,7 +80,7 @@ def check(what: dict[str, str], uses: Mapping[str, Sequence[Callable[..., Any]]]
                 if uses and args:
                     text = used_exercise_problem(args[0], uses) or text
                 # Re-raised from here so the traceback is one frame deep, not the whole checker.
-                raise CheckFailed(f"{label} — {text}") from None
+                raise CheckFailed(message("check_failed", label=label, text=text)) from None
             print(message("passed", what=label))
 
         run.__wrapped_check__ = True  # type: ignore[attr-defined]
@@ -118,7 +118,7 @@ def _first_failure(checks: Sequence[Callable[..., Any]], learner: Any) -> str | 
                 body(learner)
         except CheckFailed as failure:
             label = getattr(grade_check, "__check_label__", {}).get(current_language())
-            return f"{label} — {failure}" if label else str(failure)
+            return message("check_failed", label=label, text=str(failure)) if label else str(failure)
     return None
 
 
@@ -154,6 +154,11 @@ def used_exercise_problem(learner: Any, uses: Mapping[str, Sequence[Callable[...
         if problem:
             return message("uses_failing", caller=caller, name=name, detail=problem)
     return None
+
+
+def say(key: str, **fields: object) -> str:
+    """A line that a lesson's own code prints, in the learner's language: ``print(check.say("layers", count=n))``."""
+    return message(key, **fields)
 
 
 def fail(key: str, **fields: object) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from autograder import fast_mode
 from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display, running_line
+from autograder.checks import say as say  # for the lesson's own output: print(check.say(...))
 from autograder.checks.compare import expect_close, expect_eager_tensor, expect_shape, layer_table, to_array
 from autograder.expected import array, load
 from autograder.i18n import current_language, message

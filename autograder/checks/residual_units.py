@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from autograder import fast_mode
-from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display
+from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display, say
 from autograder.checks.compare import expect_close, expect_shape, to_array
 from autograder.expected import array, load
 from autograder.i18n import current_language, message
@@ -670,6 +670,7 @@ def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any
 __all__ = [
     "CheckFailed",
     "language",
+    "say",
     "ResidualBlock_shape_params",
     "ResidualBlock_forward_inference",
     "ResidualBlock_forward_training",

@@ -46,10 +46,10 @@ TEXT: dict[str, dict[str, str]] = {
         "in": "In&nbsp;", "out": "Out", "minus": "-",
     },
     "ru": {
-        "score": "Баллы", "test_cell": "Проверка", "coding_free_response": "Ответ кодом",
-        "written_response": "Письменный ответ", "task": "Задание", "comment": "Комментарий",
+        "score": "Баллы", "test_cell": "Проверка", "coding_free_response": "Свободный ответ (код)",
+        "written_response": "Текстовый ответ", "task": "Задание", "comment": "Комментарий",
         "late_penalty": "Штраф за опоздание", "top": "(к началу)", "students_answer": "Ваш ответ",
-        "students_task": "Ваше задание", "grade_cell": "Ячейка проверки", "comments": "Комментарии:",
+        "students_task": "Ваш ответ на задание", "grade_cell": "Ячейка проверки", "comments": "Комментарии:",
         "minus": "−", "in": "", "out": "",  # JupyterLab in Russian numbers cells as [1]: without "In"/"Out"
     },
 }
