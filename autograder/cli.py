@@ -69,7 +69,8 @@ def _course(args: argparse.Namespace) -> int:
     from autograder.course.build import build_course, read_course
 
     root = build_course(Path(args.dir), args.lang, course_id=args.course_id,
-                        exchange=Path(args.exchange) if args.exchange else None, late_penalty=args.late_penalty)
+                        exchange=Path(args.exchange) if args.exchange else None, late_penalty=args.late_penalty,
+                        group=args.group)
     course = read_course(root)
     print(f"course {course['course_id']!r} ready in {root}")
     print(f"  release/ holds the notebooks to hand out; late submissions: penalty {course['late_penalty']!r}")
@@ -108,6 +109,7 @@ def _grade(args: argparse.Namespace) -> int:
 
     root = Path(args.dir).resolve()
     read_course(root)  # a wrong folder is reported before anything else
+    _upgrade_lines(root)
     sandboxed = _sandbox_line(args)
     notes = grade(root, jobs=args.jobs, limits=_limits(args), progress=not args.quiet, remote=_remote(args),
                   sandbox=sandboxed, show_dashboard=args.dashboard)
@@ -116,6 +118,35 @@ def _grade(args: argparse.Namespace) -> int:
     _print_table(root, notes)
     print(f"\ngrades: {root / 'grades.csv'}\nfeedback: {root / 'feedback'}\nreport: {report}")
     print("for the LMS: " + ", ".join(str(path) for path in lms))
+    return 0
+
+
+def _upgrade_lines(root: Path, group: str | None = None) -> None:
+    """Bring an older course up to this version (autograder.course.build.upgrade_course), saying what changed."""
+    from autograder.course.build import upgrade_course
+
+    for change in upgrade_course(root, group):
+        print(f"upgraded: {change}", file=sys.stderr)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    root = Path(args.dir).resolve()
+    from autograder.course.build import read_course
+
+    read_course(root)
+    _upgrade_lines(root, args.group)
+    print(f"{root} is up to date")
+    return 0
+
+
+def _certificates(args: argparse.Namespace) -> int:
+    from autograder.course.certificates import make_certificates
+
+    folder = Path(args.dir).resolve()
+    paths = make_certificates(folder, days=args.days)
+    print(f"wrote {', '.join(path.name for path in paths.values())} in {folder}")
+    print("  every scheduler, worker and grader: --tls-ca-file ca.pem --tls-cert cluster.pem --tls-key cluster-key.pem"
+          "\n  (cluster-key.pem is secret: copy it only to the accounts that run them; ca-key.pem stays here)")
     return 0
 
 
@@ -196,7 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "hold other courses; default: nbgrader's own)")
     course.add_argument("--late-penalty", choices=("none", "zero"), default="none",
                         help="score of a submission after the due date: none (kept) or zero (default none)")
+    course.add_argument("--group", help="a group (teaching assistants) that may read the course besides you")
     course.set_defaults(run=_course)
+
+    upgrade = commands.add_parser("upgrade", help="bring a course built by an older version up to this one")
+    upgrade.add_argument("dir", help="a course built by `python -m autograder course`")
+    upgrade.add_argument("--group", help="a group (teaching assistants) that may read the course besides you")
+    upgrade.set_defaults(run=_upgrade)
+
+    certificates = commands.add_parser("certificates", help="TLS files for grading on a Dask cluster of machines")
+    certificates.add_argument("dir", help="a new folder for the certificates and keys")
+    certificates.add_argument("--days", type=int, default=365, help="validity in days (default 365)")
+    certificates.set_defaults(run=_certificates)
 
     def grading_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--jobs", type=int, default=1, help="local Dask workers grading in parallel (default 1)")

@@ -480,19 +480,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "not_kept_too_big": {
         "en": "Not kept, larger than {size:n}\u00a0MiB: {count:plural:# file|# files} ({names}).",
-        "ru": "Не сохранены файлы больше {size:n}\u00a0МиБ: {count:plural:# файл|# файла|# файлов} ({names}).",
+        "ru": "Не сохранены файлы больше {size:n}\u00a0МиБ: {count:plural:#\u00a0файл|#\u00a0файла|#\u00a0файлов} "
+        "({names}).",
     },
     "not_kept_over_total": {
         "en": "Not kept, beyond the folder's {total:n}\u00a0MiB: {count:plural:# file|# files} ({names}).",
-        "ru": "Не сохранены сверх {total:n}\u00a0МиБ на папку: {count:plural:# файл|# файла|# файлов} ({names}).",
+        "ru": "Не сохранены сверх {total:n}\u00a0МиБ на папку: {count:plural:#\u00a0файл|#\u00a0файла|#\u00a0файлов} "
+        "({names}).",
     },
     "not_kept_not_plain": {
         "en": "Not kept, links and special files: {count:n} ({names}).",
         "ru": "Не сохранены ссылки и специальные файлы: {count:n} ({names}).",
     },
     "not_kept_too_deep": {
-        "en": "Not kept, folders nested deeper than {depth:n} levels: {count:n} ({names}).",
-        "ru": "Не сохранены папки глубже {depth:n} уровней вложенности: {count:n} ({names}).",
+        "en": "Not kept, folders nested deeper than {depth:plural:# level|# levels}: {count:n} ({names}).",
+        "ru": "Не сохранены папки глубже {depth:plural:#\u00a0уровня|#\u00a0уровней|#\u00a0уровней} вложенности: "
+        "{count:n} ({names}).",
     },
     # --- fast grading mode ---
     "fast_mode_fit": {

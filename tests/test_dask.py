@@ -1,8 +1,10 @@
 """Grading on a real Dask cluster: a scheduler and two workers started as separate processes on 127.0.0.1.
 
-Each worker runs in its own empty working folder: it never sees the course folder, only the
-bytes of the tasks. The scores must be exactly those of a ``--jobs 1`` run, also when one
-worker is killed (SIGKILL to its process group) while it grades.
+The cluster speaks TLS with the certificates ``python -m autograder certificates`` makes, as the
+README says to run it. Each worker runs in its own empty working folder: it never sees the course
+folder, only the bytes of the tasks. The scores must be exactly those of a ``--jobs 1`` run, also
+when one worker is killed (SIGKILL to its process group) while it grades. Nobody without the
+certificates gets in, and a plain ``tcp://`` scheduler is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -36,6 +40,10 @@ def scores(root: Path) -> dict[str, float]:
 
 def grade(root: Path, *args: str, wait: bool = True) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
     command = [sys.executable, "-m", "autograder", "grade", str(root), "--memory-limit", "5G", *args]
+    if "--scheduler" in args:
+        certificates = root.parent / "certificates"
+        command += ["--tls-ca-file", str(certificates / "ca.pem"), "--tls-cert", str(certificates / "cluster.pem"),
+                    "--tls-key", str(certificates / "cluster-key.pem")]
     if not wait:
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root.parent)
     return subprocess.run(command, capture_output=True, text=True, timeout=1200, cwd=root.parent)
@@ -70,19 +78,27 @@ def reference_scores(course: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 class Cluster:
-    """``dask scheduler`` and ``dask worker`` processes, each worker in its own empty folder."""
+    """``dask scheduler`` and ``dask worker`` processes over TLS, each worker in its own empty folder."""
 
     def __init__(self, folder: Path, workers: int) -> None:
         self.folder = folder
+        made = subprocess.run([sys.executable, "-m", "autograder", "certificates", str(folder / "certificates")],
+                              capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+        certificates = folder / "certificates"
+        tls = ["--tls-ca-file", str(certificates / "ca.pem"), "--tls-cert", str(certificates / "cluster.pem"),
+               "--tls-key", str(certificates / "cluster-key.pem")]
         scheduler_file = folder / "scheduler.json"
         self.scheduler = self._start(["dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                      "--scheduler-file", str(scheduler_file)], folder / "scheduler")
+                                      "--protocol", "tls", *tls, "--scheduler-file", str(scheduler_file)],
+                                     folder / "scheduler")
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         self.address = json.loads(scheduler_file.read_text())["address"]
+        assert self.address.startswith("tls://"), self.address
         self.workers = [self._start(["dask_worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                     "--no-dashboard", "--memory-limit", "0", "--host", "127.0.0.1",
+                                     "--no-dashboard", "--memory-limit", "0", "--host", "127.0.0.1", *tls,
                                      "--local-directory", str(folder / f"worker{n}")], folder / f"worker{n}")
                         for n in range(workers)]
 
@@ -184,13 +200,55 @@ def test_a_worker_killed_while_grading_loses_nothing(
     assert scores(copy) == reference_scores
 
 
+def _handshake_without_certificate(address: str) -> str:
+    """Connect to a tls:// address as an outsider would (TLS, no client certificate): what happened."""
+    host, port = address.removeprefix("tls://").rsplit(":", 1)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as raw, \
+                context.wrap_socket(raw, server_hostname=host) as channel:
+            channel.sendall(b"\x00" * 64)
+            return "answered" if channel.recv(1) else "closed"
+    except (ssl.SSLError, OSError) as error:
+        return f"refused: {type(error).__name__}"
+
+
+def test_nobody_without_the_certificates_gets_in(cluster: Cluster, tmp_path: Path) -> None:
+    """An outsider's TLS handshake fails, a Dask client with a certificate of its own is refused."""
+    assert _handshake_without_certificate(cluster.address).startswith("refused"), cluster.address
+    outsider = tmp_path / "outsider"
+    subprocess.run([sys.executable, "-m", "autograder", "certificates", str(outsider)], check=True, timeout=120)
+    code = ("import sys\nfrom distributed import Client\nfrom distributed.security import Security\n"
+            f"security = Security(tls_ca_file={str(outsider / 'ca.pem')!r}, tls_client_cert="
+            f"{str(outsider / 'cluster.pem')!r}, tls_client_key={str(outsider / 'cluster-key.pem')!r}, "
+            "require_encryption=True)\n"
+            f"try:\n    Client({cluster.address!r}, security=security, timeout='10s')\nexcept Exception as e:\n"
+            "    print('refused', type(e).__name__)\nelse:\n    print('CONNECTED')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "refused" in run.stdout and "CONNECTED" not in run.stdout, run.stdout + run.stderr[-2000:]
+
+
+def test_a_plain_tcp_scheduler_is_refused_in_one_line(course: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(copy), "--scheduler",
+                          "tcp://127.0.0.1:1"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 2
+    assert "is not a tls:// address" in run.stderr.strip().splitlines()[-1]
+    assert not (copy / "grades.csv").exists()
+
+
 def test_a_worker_of_another_version_is_refused(course: Path, cluster: Cluster, tmp_path: Path) -> None:
     """The workers run the installed code; a grader whose code differs is told so in one line."""
     copy = tmp_path / "course"
     shutil.copytree(course, copy)
     code = ("import sys\nfrom autograder.course import version\nversion.fingerprint = lambda: '0.0.0+other'\n"
             "from autograder.cli import main\nsys.exit(main(sys.argv[1:]))")
-    run = subprocess.run([sys.executable, "-c", code, "grade", str(copy), "--scheduler", cluster.address],
+    tls = tmp_path / "certificates"
+    run = subprocess.run([sys.executable, "-c", code, "grade", str(copy), "--scheduler", cluster.address,
+                          "--tls-ca-file", str(tls / "ca.pem"), "--tls-cert", str(tls / "cluster.pem"),
+                          "--tls-key", str(tls / "cluster-key.pem")],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()

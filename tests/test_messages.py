@@ -118,6 +118,27 @@ EXPECTED: dict[str, dict[str, Callable[[int], str]]] = {
         "en": lambda n: f"[output truncated: showing the first {n} of {n} {en('character', 'characters')(n)}]",
         "ru": lambda n: f"[вывод сокращён: показаны первые {n} из {n}\u00a0{ru('символа', 'символов', 'символов')(n)}]",
     },
+    "kernel_time_limit": {"en": lambda n: f"time limit of {n}\u00a0s ran out", "ru": lambda n: f"работы ({n}\u00a0с)"},
+    "kernel_ignored_interrupt": {
+        "en": lambda n: f"its time limit of {n}\u00a0s and did not stop within {n}\u00a0s of being interrupted",
+        "ru": lambda n: f"дольше отведённых {n}\u00a0с и не остановилась за {n}\u00a0с после прерывания",
+    },
+    "job_timeout": {"en": lambda n: f"stopped after {n}\u00a0s", "ru": lambda n: f"остановлена через {n}\u00a0с"},
+    "not_kept_too_many": {"en": lambda n: f"More than {n} files:", "ru": lambda n: f"Файлов больше {n}:"},
+    "not_kept_out_of_time": {"en": lambda n: f"more than {n}\u00a0s:", "ru": lambda n: f"больше {n}\u00a0с:"},
+    "not_kept_too_big": {
+        "en": lambda n: f"larger than {n}\u00a0MiB: {n} {en('file', 'files')(n)} (",
+        "ru": lambda n: f"больше {n}\u00a0МиБ: {n}\u00a0{ru('файл', 'файла', 'файлов')(n)} (",
+    },
+    "not_kept_over_total": {
+        "en": lambda n: f"beyond the folder's {n}\u00a0MiB: {n} {en('file', 'files')(n)} (",
+        "ru": lambda n: f"сверх {n}\u00a0МиБ на папку: {n}\u00a0{ru('файл', 'файла', 'файлов')(n)} (",
+    },
+    "not_kept_not_plain": {"en": lambda n: f"special files: {n} (", "ru": lambda n: f"специальные файлы: {n} ("},
+    "not_kept_too_deep": {
+        "en": lambda n: f"deeper than {n} {en('level', 'levels')(n)}: {n} (",
+        "ru": lambda n: f"глубже {n}\u00a0{ru('уровня', 'уровней', 'уровней')(n)} вложенности: {n} (",
+    },
 }
 
 

@@ -28,6 +28,7 @@ import nbformat
 
 from autograder.build import notebooks
 from autograder.course import LANGS, REPO, CourseError, lessons
+from autograder.course.permissions import group_id, make_private, open_to_others, prepare_exchange
 from autograder.grader.limits import DEFAULT
 from autograder.i18n import LANG_FILE
 
@@ -42,6 +43,7 @@ CONFIG = '''\
 # nbgrader configuration written by `python -m autograder course` (configuration {version}).
 # The course root is this folder. `python -m autograder upgrade DIR` rewrites it for a newer version.
 from autograder.course.feedback import TEMPLATE_NAME, TEMPLATES, FeedbackExporter, HideHiddenTests
+from autograder.course.exchange import VerifiedCollect
 from autograder.grader.pipeline import autograde_pipeline, safe_pages
 
 c = get_config()  # noqa: F821
@@ -67,6 +69,10 @@ c.SanitizeNotebook.language = "{lang}"
 
 # Every page that shows a submission is sanitised: formgrader's view (here) and the feedback HTML.
 safe_pages(c)
+
+# `nbgrader collect` believes the file system, not the submission: who owns it and when it last
+# changed (autograder/course/exchange.py).
+c.ExchangeFactory.collect = VerifiedCollect
 
 # Feedback HTML in the course's language, formulas as MathML (no internet needed), without the
 # hidden tests; formgrader (an HTMLExporter too) hides them from graders' pages as well.
@@ -186,13 +192,14 @@ def _exchange_line(exchange: Path | None) -> str:
 
 
 def build_course(target: Path, lang: str, cell_timeout: int = DEFAULT.cell_timeout, course_id: str | None = None,
-                 exchange: Path | None = None, late_penalty: str = "none") -> Path:
+                 exchange: Path | None = None, late_penalty: str = "none", group: str | None = None) -> Path:
     """Build a complete course in ``target`` (which must not exist or be empty).
 
     ``course_id`` defaults to :func:`default_course_id`; ``exchange`` is the folder nbgrader's
     release, submit, collect and feedback commands share (it may exist already and hold other
-    courses; ``nbgrader release_assignment`` creates it if it does not); ``late_penalty`` is
-    nbgrader's penalty method for a submission after the due date, ``none`` or ``zero``.
+    courses; the course's own folders in it are made here, the instructor's); ``late_penalty`` is
+    nbgrader's penalty method for a submission after the due date, ``none`` or ``zero``; ``group``
+    may read the course besides the instructor (teaching assistants). Nobody else can.
     """
     if lang not in LANGS:
         raise CourseError(f"unknown language {lang!r}: choose one of {', '.join(LANGS)}")
@@ -206,11 +213,10 @@ def build_course(target: Path, lang: str, cell_timeout: int = DEFAULT.cell_timeo
             raise CourseError(f"the exchange {exchange} exists and is not a folder")
     if target.exists() and any(target.iterdir()):
         raise CourseError(f"{target} already exists and is not empty; choose a new folder")
+    group_id(group)  # an unknown group is reported before anything is made
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkdtemp (mode 700): the course gets the user's umask, so a group of teaching
-    # assistants can read it.
     staging = target.parent / f".{target.name}.partial-{secrets.token_hex(4)}"
-    staging.mkdir()
+    staging.mkdir(mode=0o700)
     try:
         (staging / "nbgrader_config.py").write_text(
             CONFIG.format(course_id=course_id, lang=lang, timeout=cell_timeout, exchange=_exchange_line(exchange),
@@ -222,10 +228,14 @@ def build_course(target: Path, lang: str, cell_timeout: int = DEFAULT.cell_timeo
             _write_lesson(staging, lesson, lang)
         (staging / "submitted").mkdir()
         description = {"course_id": course_id, "language": lang, "lessons": lessons(),
-                       "exchange": str(exchange) if exchange else None, "late_penalty": late_penalty}
+                       "exchange": str(exchange) if exchange else None, "late_penalty": late_penalty,
+                       "group": group, "config_version": CONFIG_VERSION}
         (staging / MARKER).write_text(json.dumps(description, indent=1) + "\n", encoding="utf-8")
         for lesson in lessons():
             nbgrader(staging, "generate_assignment", lesson, "--force")
+        make_private(staging, group)
+        if exchange is not None:
+            prepare_exchange(exchange, course_id)
         # The gradebook records absolute paths nowhere, so the finished course can move into place.
         if target.exists():
             target.rmdir()
@@ -246,4 +256,45 @@ def read_course(root: Path) -> dict:
         raise CourseError(f"{root} is not a course (no {MARKER}); create one with: python -m autograder course DIR")
     description = json.loads(marker.read_text(encoding="utf-8"))
     # Courses built before these options existed: nbgrader's defaults, which their config kept.
-    return {"course_id": COURSE_ID, "exchange": None, "late_penalty": "none"} | description
+    return {"course_id": COURSE_ID, "exchange": None, "late_penalty": "none", "group": None,
+            "config_version": 1} | description
+
+
+def upgrade_course(root: Path, group: str | None = None) -> list[str]:
+    """Bring a course built by an older version up to this one; what was changed, one line each.
+
+    Its ``nbgrader_config.py`` is rewritten with the same course id, exchange, late penalty and cell
+    timeout (the old one kept as ``nbgrader_config.py.v<N>``): formgrader and nbgrader then sanitise
+    what they show and collect through :class:`VerifiedCollect`. The folder becomes the instructor's
+    (and ``group``'s) alone, and the course's folders in the exchange are checked and made safe.
+    Gradebook, sources, submissions and grades are left as they are.
+    """
+    course = read_course(root)
+    group = group or course["group"]
+    group_id(group)
+    changes = []
+    config = root / "nbgrader_config.py"
+    if course["config_version"] < CONFIG_VERSION:
+        text = config.read_text(encoding="utf-8")
+        found = re.search(r"^c\.Execute\.timeout = (\d+)", text, re.MULTILINE)
+        timeout = int(found.group(1)) if found else DEFAULT.cell_timeout
+        backup = root / f"nbgrader_config.py.v{course['config_version']}"
+        shutil.copy2(config, backup)
+        exchange = Path(course["exchange"]) if course["exchange"] else None
+        config.write_text(CONFIG.format(course_id=course["course_id"], lang=course["language"], timeout=timeout,
+                                        exchange=_exchange_line(exchange), late_penalty=course["late_penalty"],
+                                        version=CONFIG_VERSION), encoding="utf-8")
+        changes.append(f"nbgrader_config.py rewritten for configuration {CONFIG_VERSION} "
+                       f"(the old one is {backup.name}; restart formgrader's server to use it)")
+    if open_to_others(root) or group != course["group"]:
+        changes.append("the course folder is now readable by you" + (f" and the group {group}" if group else "") +
+                       " only")
+    make_private(root, group)
+    if course["exchange"]:
+        prepare_exchange(Path(course["exchange"]), course["course_id"])
+    if changes:
+        marker = root / MARKER
+        description = json.loads(marker.read_text(encoding="utf-8"))
+        description |= {"group": group, "config_version": CONFIG_VERSION}
+        marker.write_text(json.dumps(description, indent=1) + "\n", encoding="utf-8")
+    return changes

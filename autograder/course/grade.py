@@ -31,6 +31,7 @@ from autograder.course import CourseError
 from autograder.course.build import nbgrader, read_course
 from autograder.course.cluster import RemoteCluster
 from autograder.course.gradebook import Merger, assignment_only
+from autograder.course.permissions import repair
 from autograder.course.task import CourseFiles, SubmissionInput, TaskResult, grade_submission
 from autograder.course.version import fingerprint
 from autograder.grader.folders import read_folder, write_folder
@@ -120,6 +121,9 @@ class _CourseWriter:
         started = time.perf_counter()
         if result.failure:
             self.record_zero(submission, f"not graded: {result.failure}")
+            if result.log:  # why, in nbgrader's words, beside where the graded notebook would be
+                write_folder(self.root / "autograded" / submission.student / submission.lesson,
+                             {f"{submission.lesson}.autograde.log": result.log.encode("utf-8")})
         else:
             self.merger.merge(submission.lesson, submission.student, result.grades)
             graded = dict(result.graded)
@@ -138,6 +142,7 @@ def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = 
 
     root = root.resolve()
     course = read_course(root)
+    repair(root / "submitted", course["group"])  # nbgrader collect leaves submissions 0777
     submissions = find_submissions(root, course["lessons"])
     if not submissions:
         raise CourseError(f"no submissions in {root / 'submitted'} (expected submitted/<student>/<lesson>/)")
@@ -155,7 +160,7 @@ def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = 
         threads = check_workers(client, sandbox)
         if progress:
             where = remote.address if remote else f"a local Dask cluster of {max(1, jobs)} worker{'s' * (jobs > 1)}"
-            link = dashboard(client)
+            link = dashboard(client) if show_dashboard else None
             print(f"grading {len(submissions)} submission{'s' * (len(submissions) != 1)} on {where}"
                   + (f" (dashboard: {link})" if link else ""), file=sys.stderr)
         lessons = {s.lesson for s in gradable}

@@ -14,7 +14,7 @@ from babel.numbers import format_decimal
 from nbgrader.api import Gradebook
 
 from autograder.course.build import read_course
-from autograder.grader.sanitize import markdown_cell_text
+from autograder.grader.sanitize import markdown_cell_text, terminal_safe
 
 TEXT = {
     "en": {
@@ -83,7 +83,7 @@ def _failure_messages(root: Path) -> Counter[str]:
                 continue
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    text = output.evalue.splitlines()[0] if output.evalue else output.ename
+                    text = terminal_safe(output.evalue.splitlines()[0] if output.evalue else output.ename)
                     if output.ename == "CheckFailed":
                         text = re.split(r"\s—\s", text, maxsplit=1)[-1]  # drop the check's name: group the same mistake
                     counter[re.sub(r"(?<![\w.])-?\d[\d.,]*(?:e-?\d+)?(?![\w])", "N", text)[:160]] += 1

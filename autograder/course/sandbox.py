@@ -41,6 +41,7 @@ ENV_NAMES = ("LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "MPLBACKEND", "CUDA_VIS
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime",
        "/etc/fonts", "/etc/mime.types")
+SITE_FOLDERS = ("site-packages", "dist-packages")
 UID_BASE = 1_000_000  # uids of root-run sandboxes: UID_BASE + the launcher's pid, unique while it runs
 LIMITS_ENV = "AUTOGRADER_LIMITS"  # the job's limits (JSON), read by the launcher outside the sandbox
 # Run first inside the sandbox: the process limit, then the kernel. Set there, after bwrap made the
@@ -86,9 +87,15 @@ def check() -> str:
 
 
 def _python_roots() -> list[str]:
-    """The folders the Python environment lives in (the interpreter, the standard library, site-packages)."""
+    """The folders the Python environment lives in (the interpreter, the standard library, site-packages).
+
+    Site-packages named on ``sys.path`` count too: a venv layered on a shared one by a ``.pth`` file (as
+    on a hub, README) imports from both. Only folders named site-packages or dist-packages: never the
+    instructor's checkout, which an editable install also puts on ``sys.path`` and which holds the answers.
+    """
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             *(sysconfig.get_paths().get(key, "") for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+             *(sysconfig.get_paths().get(key, "") for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+             *(entry for entry in sys.path if os.path.basename(entry.rstrip(os.sep)) in SITE_FOLDERS)}
     real = {os.path.realpath(path) for path in paths if path and os.path.isdir(path)}
     real.add(os.path.dirname(os.path.realpath(sys.executable)))
     # Keep only the outermost folders.
@@ -202,7 +209,8 @@ def launch(command: list[str], writable: list[str], limits: Limits | None = None
 def launcher_command(command: list[str], writable: list[str]) -> list[str]:
     """How a kernel manager starts ``command`` sandboxed (see ``launch``)."""
     rw = [arg for folder in writable for arg in ("--rw", folder)]
-    return [sys.executable, "-m", "autograder.course.sandbox", *rw, "--", *command]
+    # -I: the working folder is the lesson's, whose own copy of the learner runtime is also called autograder.
+    return [sys.executable, "-I", "-m", "autograder.course.sandbox", *rw, "--", *command]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -70,7 +70,7 @@ class JobSpec:
 
 def job_command(spec_path: Path, spec: JobSpec) -> list[str]:
     """The command that runs the job: in its bounded mount namespace when sandboxed, directly otherwise."""
-    runner = [sys.executable, "-m", "autograder.grader.autograde_job", str(spec_path)]
+    runner = [sys.executable, "-I", "-m", "autograder.grader.autograde_job", str(spec_path)]  # -I: no cwd on sys.path
     if not spec.sandbox:
         return runner
     from autograder.course.sandbox import BWRAP, bwrap_path

@@ -21,8 +21,9 @@ What survives: text and its formatting, tables, lists, headings, links to http(s
 carried as ``data:image/…;base64`` (figures are cell attachments; SVG only as an image, where it
 cannot run script), MathML (the feedback's formulas), and the check messages with their colours
 (ANSI colours become nbconvert's own spans, not learner HTML). Script, event-handler attributes,
-``javascript:`` and other non-http URLs, iframes, forms, ``<meta>``, ``<base>``, ``<style>``,
-inline ``style`` and ``id``/``name`` (DOM clobbering of the page's own script) never survive.
+``javascript:`` and other non-http URLs, iframes, forms, ``<meta>``, ``<base>``, ``<style>``, inline
+styles beyond colour and font (nothing positioned over the page) and ``id``/``name`` (DOM clobbering
+of the page's own script) never survive.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ MATHML_ATTRIBUTES = frozenset({
     "maxsize", "largeop", "movablelimits", "symmetric", "xmlns", "encoding", "align",
 })
 ATTRIBUTES: dict[str, set[str]] = {
-    "*": {"class", "title", "lang", "dir"},
+    "*": {"class", "title", "lang", "dir", "style"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan", "align"},
@@ -72,6 +73,9 @@ ATTRIBUTES: dict[str, set[str]] = {
 # Removed with everything inside them (not just their tags).
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "template", "noscript",
                                   "textarea", "select", "title", "frame", "frameset", "noembed", "xmp"})
+# Inline styles keep their look (rich text, Keras' model summary) but nothing that moves or covers the page.
+STYLE_PROPERTIES = frozenset({"color", "background-color", "font-weight", "font-style", "font-family",
+                              "text-decoration", "text-align", "white-space", "vertical-align"})
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 IMAGE_DATA_URL = re.compile(r"data:image/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z", re.IGNORECASE)
 LINK_URL = re.compile(r"(?:https?://|mailto:|#)", re.IGNORECASE)  # nothing relative: it would reach the grader's server
@@ -95,7 +99,7 @@ def clean_html(element: Any) -> str:
     return nh3.clean(text, tags=set(HTML_TAGS | MATHML_TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT),
                      attributes=ATTRIBUTES, attribute_filter=_attribute,
                      url_schemes={"http", "https", "mailto", "data"}, link_rel="noopener noreferrer nofollow",
-                     strip_comments=True)
+                     filter_style_properties=set(STYLE_PROPERTIES), strip_comments=True)
 
 
 def render_markdown(source: str, attachments: dict | None = None) -> str:
