@@ -97,10 +97,12 @@ def client_for(jobs: int, remote: RemoteCluster | None, scratch: str, show_dashb
             with client:
                 yield client
             return
-        dashboard = ":0" if show_dashboard and importlib.util.find_spec("bokeh") else None
+        dashboard = show_dashboard and importlib.util.find_spec("bokeh") is not None
+        # The scheduler's HTTP server starts in any case: on a free port, not Dask's usual 8787.
         with dask.config.set({} if show_dashboard else NO_ROUTES), \
                 LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, memory_limit=0,
-                             host="127.0.0.1", dashboard_address=dashboard, local_directory=scratch,
+                             host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                             scheduler_kwargs={"dashboard": dashboard}, local_directory=scratch,
                              security=Security.temporary(), silence_logs=logging.ERROR) as cluster, \
                 Client(cluster) as client:
             if not show_dashboard:

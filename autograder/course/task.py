@@ -278,13 +278,17 @@ def _run_job(course_root: Path, course: CourseFiles, submission: SubmissionInput
 def _feedback(course_root: Path, job: Path, lesson: str, student: str) -> tuple[dict[str, bytes], str]:
     """The student's feedback page, generated here from the graded notebook; or why there is none.
 
-    Only the notebook goes in: the feedback folder is the page, and nbgrader's copying of the other files
-    (a glob per file and ignore pattern) takes minutes for thousands of files.
+    Only the notebook (and the two small files nbgrader's release_feedback reads) goes in: the feedback folder
+    is the page, and nbgrader's copying of other files (a glob per file and ignore pattern) takes minutes for
+    thousands of files.
     """
     work = job / "feedback-work"
     graded = work / "autograded" / student / lesson
     graded.mkdir(parents=True)
-    shutil.copyfile(job / "outbox" / "graded" / f"{lesson}.ipynb", graded / f"{lesson}.ipynb")
+    # nbgrader's release_feedback reads the last two beside the page (the secret names the page in the exchange).
+    for name in (f"{lesson}.ipynb", "timestamp.txt", "submission_secret.txt"):
+        if (job / "outbox" / "graded" / name).is_file():
+            shutil.copyfile(job / "outbox" / "graded" / name, graded / name)
     (work / "source").symlink_to(course_root / "source", target_is_directory=True)
     shutil.copyfile(course_root / "nbgrader_config.py", work / "nbgrader_config.py")
     shutil.copyfile(job / "outbox" / "gradebook.db", work / "gradebook.db")
