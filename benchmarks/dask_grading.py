@@ -40,12 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
     from distributed import Client, LocalCluster
 
-    from autograder.build.solve import solve
-    from autograder.course.build import build_course, nbgrader, read_course
+    from autograder.authoring.solve import solve
+    from autograder.course.create import build_course, nbgrader, read_course
     from autograder.course.grade import _CourseWriter, course_files, find_submissions, submission_files
     from autograder.course.gradebook import Merger
-    from autograder.course.task import SubmissionInput, grade_submission
-    from autograder.course.version import fingerprint
+    from autograder.grader.task import SubmissionInput, grade_submission
+    from autograder.grader.version import fingerprint
 
     scratch = Path(tempfile.mkdtemp(prefix="dask-bench-"))
     try:

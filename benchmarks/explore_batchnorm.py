@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from autograder.datasets import dataset_files
+    from autograder.learner.datasets import dataset_files
     from solutions.residual_networks import ResNet50, load_dataset
 
     keras.utils.set_random_seed(args.seed)

@@ -34,7 +34,7 @@ def timed_execution(notebook, source: Path, env: dict[str, str], sandbox: bool =
     """Execute ``notebook`` in a fresh kernel in a fresh copy of ``source`` (a sandbox takes its folder over)."""
     from nbclient import NotebookClient
 
-    from autograder.course.kernel import SandboxedKernelManager
+    from autograder.grader.kernel import SandboxedKernelManager
 
     with tempfile.TemporaryDirectory(prefix="bench-run-") as scratch:
         cwd = Path(scratch) / "lesson"
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import nbformat
 
-    from autograder.build.solve import solve
-    from autograder.course.build import build_course
+    from autograder.authoring.solve import solve
+    from autograder.course.create import build_course
 
     scratch = Path(tempfile.mkdtemp(prefix="grading-bench-"))
     try:

@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
     import tensorflow as tf
 
-    from autograder.build.execute import execute
-    from autograder.build.solve import solve
+    from autograder.authoring.execute import execute
+    from autograder.authoring.solve import solve
 
     path = ROOT / "notebooks" / args.lang / "residual_networks.ipynb"
     notebook = solve(nbformat.read(path, as_version=4), "residual_networks")

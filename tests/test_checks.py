@@ -13,9 +13,9 @@ import h5py
 import numpy as np
 import pytest
 
-from autograder.build.mutations import variant
-from autograder.checks import CheckFailed
-from autograder.checks import residual_networks as check
+from autograder.authoring.mutations import variant
+from autograder.learner.checks import CheckFailed
+from autograder.learner.checks import residual_networks as check
 from solutions import residual_networks as reference
 
 
@@ -147,7 +147,7 @@ def test_shuffled_labels_are_reported_by_position(tmp_path: Path) -> None:
 def test_fast_mode_shortens_fit(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import keras
 
-    from autograder import fast_mode
+    from autograder.learner import fast_mode
 
     original = keras.Model.fit, keras.Model.evaluate
     try:
@@ -178,7 +178,7 @@ def test_every_grade_cell_names_its_answer_cell(lesson: str) -> None:
     import nbformat
     from conftest import ROOT
 
-    checks = importlib.import_module(f"autograder.checks.{lesson}")
+    checks = importlib.import_module(f"autograder.learner.checks.{lesson}")
     notebook = nbformat.read(ROOT / "notebooks" / "en" / f"{lesson}.ipynb", as_version=4)
     cells = [cell.metadata.get("nbgrader", {}) for cell in notebook.cells]
     answers = {meta["grade_id"] for meta in cells if meta.get("solution")}
@@ -277,7 +277,7 @@ def test_an_answer_cell_that_failed_to_run_is_named_in_the_kernel() -> None:
     import nbformat
     from conftest import ROOT
 
-    from autograder.build.execute import execute, grade_results
+    from autograder.authoring.execute import execute, grade_results
 
     def grade_cell(grade_id: str, source: str) -> nbformat.NotebookNode:
         return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {
@@ -286,7 +286,8 @@ def test_an_answer_cell_that_failed_to_run_is_named_in_the_kernel() -> None:
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
-        nbformat.v4.new_code_cell("import os\nfrom autograder.checks import residual_networks as check"),
+        nbformat.v4.new_code_cell("import os\nfrom autograder.learner.lesson import start_lesson\n"
+                                  "check = start_lesson(\"residual_networks\")"),
         nbformat.v4.new_code_cell("def convolutional_block(X, f, filters:\n    return X"),  # a syntax error
         grade_cell("convolutional_block_shape", "check.convolutional_block_shape(convolutional_block)"),
         nbformat.v4.new_code_cell("os.environ['RESNET_COURSE_LANG'] = 'ru'"),

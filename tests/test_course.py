@@ -18,8 +18,8 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from autograder.build.solve import solve
-from autograder.course.build import build_course
+from autograder.authoring.solve import solve
+from autograder.course.create import build_course
 
 LESSON = "residual_networks"
 MAX = 18.0

@@ -26,8 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.build.solve import solve
-from autograder.course.build import build_course
+from autograder.authoring.solve import solve
+from autograder.course.create import build_course
 
 LESSON = "residual_networks"
 DASK = [sys.executable, "-m", "distributed.cli"]

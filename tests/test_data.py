@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
-from autograder import datasets
-from autograder.build import data as build_data
+from autograder.authoring import data as build_data
+from autograder.learner import datasets
 
 DATA_DIR = build_data.DEFAULT_OUT
 TRAIN = DATA_DIR / build_data.TRAIN_NAME
@@ -68,7 +68,7 @@ def test_check_passes_on_committed_files(capsys):
 
 @pytest.mark.parametrize("name", build_data.OUTPUT_NAMES)
 def test_fresh_build_is_byte_identical_to_committed(fresh_build, name):
-    assert (DATA_DIR / name).is_file(), f"data/{name} is missing; run python -m autograder.build.data"
+    assert (DATA_DIR / name).is_file(), f"data/{name} is missing; run python -m autograder.authoring.data"
     assert _sha256(fresh_build / name) == _sha256(DATA_DIR / name)
 
 
@@ -93,7 +93,7 @@ def test_layout_matches_signs(path, prefix):
         assert classes.tolist() == [0, 1, 2, 3, 4, 5]
         assert sorted(np.unique(y[()]).tolist()) == [0, 1, 2, 3, 4, 5]
         assert x.compression == "gzip" and x.shuffle and x.chunks is not None
-        assert f.attrs["generated_by"] == "python -m autograder.build.data"
+        assert f.attrs["generated_by"] == "python -m autograder.authoring.data"
         assert "CC BY 4.0" in f.attrs["licence"] and "10.24432/C50P49" in f.attrs["source"]
         pixels = x[()]
         assert pixels.min() == 0 and pixels.max() == 255
@@ -126,7 +126,7 @@ def test_sample_is_a_256px_rgb_png_without_metadata():
         assert np.asarray(im).max() > 200 and np.asarray(im).min() < 30
 
 
-# --- autograder.datasets ---------------------------------------------------------------------
+# --- autograder.learner.datasets ---------------------------------------------------------------------
 
 
 def test_dataset_files_prefers_signs(tmp_path):

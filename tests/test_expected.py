@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.build import expected as generator
-from autograder.expected import array, load
+from autograder.authoring import expected as generator
+from autograder.learner.expected import array, load
+from autograder.learner.i18n import LANGUAGES
 
 # Printed in seed 000 (the Russian lesson): A3/A4 [:, (0, -1), :, :].mean(axis=3), and A[0].
 SEED_IDENTITY_FALSE = [
@@ -62,11 +63,11 @@ def test_stored_expected_values_are_current() -> None:
 
 
 def test_generated_files_say_so() -> None:
-    from autograder.expected import path_for
+    from autograder.learner.expected import path_for
 
     assert load("residual_networks")["_generated_by"] == generator.COMMAND
     assert path_for("residual_networks").exists()
-    for lang in ("en", "ru"):
+    for lang in LANGUAGES:
         text = (generator.ROOT / "notebooks" / lang / "result.md").read_text(encoding="utf-8")
         assert generator.COMMAND in text.splitlines()[2]
         assert "23,600,006" in text

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from autograder.i18n import LANGUAGES, MESSAGES, message, plural_categories
+from autograder.learner.i18n import LANGUAGES, MESSAGES, message, plural_categories
 
 COUNTS = (0, 1, 2, 5, 11, 21, 22, 25, 101, 172)
 # Russian grammar, written out: the form a noun takes after each count (one: 1, 21, 101; few: 2–4, 22, 172).
@@ -135,6 +135,20 @@ EXPECTED: dict[str, dict[str, Callable[[int], str]]] = {
         "ru": lambda n: f"сверх {n}\u00a0МиБ на папку: {n}\u00a0{ru('файл', 'файла', 'файлов')(n)} (",
     },
     "not_kept_not_plain": {"en": lambda n: f"special files: {n} (", "ru": lambda n: f"специальные файлы: {n} ("},
+    "cli.grading": {
+        "en": lambda n: f"grading {n} {en('submission', 'submissions')(n)} on",
+        "ru": lambda n: f"{ru('проверяется', 'проверяются', 'проверяется')(n)} {n}\u00a0"
+                        f"{ru('работа', 'работы', 'работ')(n)} на",
+    },
+    "cli.local_cluster": {
+        "en": lambda n: f"a local Dask cluster of {n} {en('worker', 'workers')(n)}",
+        "ru": lambda n: f"локальном кластере Dask ({n}\u00a0{ru('исполнитель', 'исполнителя', 'исполнителей')(n)})",
+    },
+    "cli.worker_lost": {
+        "en": lambda n: f"was lost {n} {en('time', 'times')(n)} (",
+        "ru": lambda n: f"потерян {n}\u00a0{ru('раз', 'раза', 'раз')(n)} (",
+    },
+    "cli.submission_too_many": {"en": lambda n: f"more than {n} files", "ru": lambda n: f"больше {n} файлов"},
     "not_kept_too_deep": {
         "en": lambda n: f"deeper than {n} {en('level', 'levels')(n)}: {n} (",
         "ru": lambda n: f"глубже {n}\u00a0{ru('уровня', 'уровней', 'уровней')(n)} вложенности: {n} (",

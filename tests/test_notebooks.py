@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import LANGS, LESSONS, executed
 
-from autograder.build.execute import grade_results
+from autograder.authoring.execute import grade_results
 
 CASES = [(lesson, lang) for lesson in LESSONS for lang in LANGS]
 FAILURE_WORDS = {"en": ("expected", "raised", "returned", "should"),

@@ -10,7 +10,8 @@ import pytest
 from conftest import LESSONS, ROOT, student_notebook
 from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder.build import notebooks
+from autograder.authoring import notebooks
+from autograder.learner.i18n import LANGUAGES
 
 EXERCISES = {
     "residual_networks": ["identity_block", "convolutional_block", "ResNet50", "load_dataset"],
@@ -34,7 +35,7 @@ def numbers_in_code_blocks(markdown: str) -> list[str]:
 
 
 def pair(lesson: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    return tuple(nbformat.read(student_notebook(lesson, lang), as_version=4) for lang in ("en", "ru"))
+    return tuple(nbformat.read(student_notebook(lesson, lang), as_version=4) for lang in LANGUAGES)
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -100,9 +101,9 @@ def test_student_notebooks_do_not_import_solutions() -> None:
 
 
 def test_every_message_has_both_languages() -> None:
-    from autograder.i18n import MESSAGES
+    from autograder.learner.i18n import LANGUAGES, MESSAGES
 
     for key, texts in MESSAGES.items():
-        assert set(texts) == {"en", "ru"}, key
-        fields = [set(re.findall(r"{(\w*)", texts[lang])) for lang in ("en", "ru")]
+        assert set(texts) == set(LANGUAGES), key
+        fields = [set(re.findall(r"{(\w*)", texts[lang])) for lang in LANGUAGES]
         assert fields[0] == fields[1], key

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from autograder import datasets
-from autograder.build import data as build_data
-from autograder.checks import CheckFailed
-from autograder.checks import residual_units as check
-from autograder.expected import load
+from autograder.authoring import data as build_data
+from autograder.learner import datasets
+from autograder.learner.checks import CheckFailed
+from autograder.learner.checks import residual_units as check
+from autograder.learner.expected import load
 
 sys.path.insert(0, str(ROOT))  # `solutions` is deliberately not installed
 from solutions import residual_units as reference  # noqa: E402
@@ -287,7 +287,7 @@ SEED = 20240611
 @pytest.fixture
 def grading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Recording switched on, as nbgrader's kernel has it while the course is graded."""
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     monkeypatch.setenv(hidden.RECORD_ENV, str(tmp_path))
     monkeypatch.setenv(hidden.SEED_ENV, str(SEED))
@@ -299,7 +299,7 @@ def reference_class(grade_id: str) -> type:
 
 
 def record(folder: Path, grade_id: str, cls: Any) -> dict[str, np.ndarray] | str:
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     check.record_hidden(grade_id, cls)
     return hidden.recorded(folder, grade_id)
@@ -328,10 +328,10 @@ def test_hidden_reference_passes_every_grade_cell(grading: Path) -> None:
 
 def test_hidden_recording_is_the_same_in_another_process(grading: Path) -> None:
     """The learner's kernel and the grader draw the same inputs and weights from the seed."""
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-            "from autograder.checks import residual_units as check\n"
+            "from autograder.learner.checks import residual_units as check\n"
             "from solutions import residual_units as reference\n"
             "for grade_id in sys.argv[2:]:\n"
             "    check.record_hidden(grade_id, getattr(reference, grade_id.split('_')[0]))\n")
@@ -389,7 +389,7 @@ def test_hidden_weight_tables_follow_the_public_ones() -> None:
 
 @pytest.mark.parametrize("mistake", check.BLOCK_MISTAKES)
 def test_hidden_tests_catch_a_wrong_block(grading: Path, mistake: str) -> None:
-    from autograder.build.mutations import class_variant
+    from autograder.authoring.mutations import class_variant
 
     wrong = class_variant(reference.ResidualBlock, mistake)
     recorded = record(grading, "ResidualBlock_shape_params", wrong)
@@ -399,7 +399,7 @@ def test_hidden_tests_catch_a_wrong_block(grading: Path, mistake: str) -> None:
 
 
 def test_hidden_tests_catch_a_wrong_resnet(grading: Path) -> None:
-    from autograder.build.mutations import class_variant
+    from autograder.authoring.mutations import class_variant
 
     no_relu = class_variant(reference.ResNet, "mistake_stem_no_relu")
     for grade_id in ("ResNet_layers", "ResNet_shape_params"):
@@ -455,7 +455,7 @@ def test_hidden_failures_in_russian(grading: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_missing_failed_or_unusable_recordings(grading: Path) -> None:
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     assert isinstance(hidden.recorded(grading, "ResNet_forward"), str)  # nothing recorded: the grader zeroes it
 
@@ -472,7 +472,7 @@ def test_missing_failed_or_unusable_recordings(grading: Path) -> None:
 
 
 def test_recording_does_nothing_outside_grading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     monkeypatch.delenv(hidden.RECORD_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -527,7 +527,7 @@ def _assert_keras_layout(loaded: Any) -> None:
 def test_bundled_stand_in_is_current(tmp_path: Path) -> None:
     fresh = build_data.build_mnist_substitute(tmp_path)
     committed = build_data.DEFAULT_OUT / build_data.MNIST_NAME
-    assert committed.is_file(), "run python -m autograder.build.data"
+    assert committed.is_file(), "run python -m autograder.authoring.data"
     assert hashlib.sha256(fresh.read_bytes()).digest() == hashlib.sha256(committed.read_bytes()).digest()
     assert build_data.MNIST_NAME in build_data.OUTPUT_NAMES  # so `--check` covers it
 
@@ -610,7 +610,7 @@ def test_probe_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_loader_runs_without_scikit_learn() -> None:
     code = ("import sys; sys.modules['sklearn'] = None\n"
-            "from autograder.datasets import load_mnist\n"
+            "from autograder.learner.datasets import load_mnist\n"
             "(x, y), _ = load_mnist(); print(x.shape, 'sklearn' in sys.modules and sys.modules['sklearn'] is not None)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={"PATH": "/usr/bin:/bin", "RESNET_COURSE_OFFLINE": "1", "HOME": str(Path.home())})

@@ -34,8 +34,8 @@ import pytest
 from conftest import ROOT
 from nbgrader.api import Gradebook
 
-from autograder.build.solve import solve
-from autograder.course.build import COURSE_ID, build_course
+from autograder.authoring.solve import solve
+from autograder.course.create import COURSE_ID, build_course
 
 LESSON = "residual_networks"
 MAX = 18.0
@@ -716,7 +716,7 @@ def test_a_python_environment_under_tmp_works_in_the_sandbox(tmp_path: Path) -> 
     workdir = tmp_path / "work"
     workdir.mkdir()
     python = str(venv / "bin" / "python")
-    run = subprocess.run([python, "-m", "autograder.course.sandbox", "--", python, "-c",
+    run = subprocess.run([python, "-m", "autograder.grader.sandbox", "--", python, "-c",
                           "import sys, numpy; print(sys.prefix, 'ok')"], cwd=workdir, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]

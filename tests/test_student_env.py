@@ -19,11 +19,11 @@ import pytest
 from conftest import LANGS, LESSONS, ROOT, executed, student_notebook
 from nbclient import NotebookClient
 
-from autograder import startup
-from autograder.build import notebooks
+from autograder.authoring import notebooks
 from autograder.course import CourseError
-from autograder.course.build import nbgrader
-from autograder.course.nbgrader_cli import error_cause
+from autograder.course.create import nbgrader
+from autograder.grader.nbgrader_cli import error_cause
+from autograder.learner import startup
 
 # What TensorFlow 2.21 printed on fd 2 on this machine (import, then the first device query).
 TF_STARTUP = """\
@@ -111,7 +111,7 @@ def test_the_first_cell_is_the_same_in_both_languages_apart_from_comments() -> N
         code = {lang: [line for line in text.splitlines() if not line.lstrip().startswith("#")]
                 for lang, text in first.items()}
         assert code["en"] == code["ru"]
-        assert code["en"][:2] == ["from autograder.startup import quiet_tensorflow_start", ""]
+        assert code["en"][:2] == ["from autograder.learner.startup import quiet_tensorflow_start", ""]
         assert "quiet_tensorflow_start()" in code["en"]
 
 
@@ -174,7 +174,7 @@ def test_course_builds_with_the_environments_python_called_by_its_path(course: P
     assert (course / "gradebook.db").is_file()
     for lesson in LESSONS:
         assert (course / "release" / lesson / f"{lesson}.ipynb").is_file()
-        assert (course / "release" / lesson / "autograder" / "startup.py").is_file()  # the first cell's helper
+        assert (course / "release" / lesson / "autograder" / "learner" / "startup.py").is_file()  # the 1st cell's
 
 
 # The end of nbgrader's log when it could not run ``alembic`` (before nbgrader_cli put the scripts folder on PATH).

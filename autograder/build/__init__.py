@@ -1,4 +1,1 @@
-"""Generators of the course's derived files (expected values, notebooks, data, figures).
-
-These modules may import ``solutions``; nothing here is shipped to students.
-"""
+"""Moved to ``autograder.authoring`` (TEMPORARY: for test code being migrated; removed before release)."""

@@ -1,30 +1,27 @@
-"""The instructor's side: build an nbgrader course from the repository, grade it, report on it."""
+"""The instructor's side: create a course, grade it (in batches or as students submit), report on it.
+
+Runs in the instructor's process. It uses the grading engine (``autograder.grader``) and the learner's
+runtime (``autograder.learner``), never the authoring tools or the reference solutions' package.
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-LANGS = ("en", "ru")
-
 
 class CourseError(Exception):
-    """A problem with the instructor's input; the message is one line for stderr."""
+    """A problem with the instructor's input: one line for stderr, in the command line's language.
 
-
-def use_solutions() -> None:
-    """Make ``solutions`` importable in this (grader) process only — never in a learner's kernel.
-
-    The package is never installed, so this works from any working folder of a repository
-    checkout (``pip install -e .``); elsewhere CourseError says what is missing.
+    ``key`` names a text of the catalog's ``cli`` domain (``autograder/learner/texts/console.py``).
     """
-    if not (REPO / "solutions").is_dir():
-        raise CourseError(f"the reference solutions are not here ({REPO / 'solutions'} is missing): "
-                          "run this from a checkout of the course repository installed with pip install -e .")
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
+
+    def __init__(self, key: str, **fields: object) -> None:
+        from autograder.learner.i18n import cli_language, message
+
+        self.key = key
+        super().__init__(message(f"cli.{key}", cli_language(), **fields))
 
 
-def lessons() -> list[str]:
-    return sorted(path.stem for path in (REPO / "notebooks" / "src").glob("*.lesson"))
+def say(key: str, **fields: object) -> str:
+    """A text of the catalog's ``cli`` domain in the command line's language."""
+    from autograder.learner.i18n import cli_language, message
+
+    return message(f"cli.{key}", cli_language(), **fields)

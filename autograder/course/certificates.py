@@ -46,7 +46,7 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 def make_certificates(folder: Path, days: int = 365) -> dict[str, Path]:
     """Write the files of the module's docstring into a new folder ``folder``; return their paths."""
     if folder.exists() and any(folder.iterdir()):
-        raise CourseError(f"{folder} is not empty: choose a new folder (existing keys are never overwritten)")
+        raise CourseError("certificates_not_empty", folder=folder)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     now = datetime.datetime.now(datetime.UTC)

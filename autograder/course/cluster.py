@@ -23,6 +23,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,8 +32,7 @@ from distributed import Client, LocalCluster, WorkerPlugin
 from distributed.security import Security
 
 from autograder.course import CourseError
-from autograder.course.task import run_sandbox_check, worker_identity
-from autograder.course.version import fingerprint
+from autograder.grader.version import fingerprint
 
 ALLOWED_FAILURES = 3  # deaths of a worker while grading one submission before it is recorded with 0
 
@@ -54,10 +54,7 @@ class RemoteCluster:
 def check_scheduler_address(address: str) -> str:
     """Only ``tls://`` addresses: over plain TCP anyone who reaches the scheduler runs code on every worker."""
     if not address.startswith("tls://"):
-        raise CourseError(f"the Dask scheduler {address} is not a tls:// address: over plain TCP anyone who can "
-                          "reach it runs code as the grader on every worker. Start the cluster with TLS "
-                          "certificates (README: Grading on a cluster) and pass --scheduler tls://HOST:PORT "
-                          "--tls-ca-file --tls-cert --tls-key")
+        raise CourseError("scheduler_not_tls", address=address)
     return address
 
 
@@ -93,7 +90,7 @@ def client_for(jobs: int, remote: RemoteCluster | None, scratch: str, show_dashb
             try:
                 client = Client(check_scheduler_address(remote.address), security=remote.security(), timeout="20s")
             except OSError as error:
-                raise CourseError(f"cannot reach the Dask scheduler at {remote.address}: {error}") from None
+                raise CourseError("scheduler_unreachable", address=remote.address, error=error) from None
             with client:
                 yield client
             return
@@ -120,18 +117,32 @@ def dashboard(client: Client) -> str | None:
     return client.dashboard_link if "dashboard" in services else None
 
 
+def run_sandbox_check() -> str:
+    """Run on each worker: whether it can sandbox (bwrap's version, or why not)."""
+    from autograder.grader.sandbox import SandboxUnavailable, check
+
+    try:
+        return check()
+    except SandboxUnavailable as error:
+        return f"unavailable: {error}"
+
+
+def worker_identity() -> dict[str, str]:
+    """Run on each worker: the code fingerprint and Python the main process compares before it sends work."""
+    return {"fingerprint": fingerprint(), "python": sys.version.split()[0]}
+
+
 def check_workers(client: Client, sandbox: bool, wait_for: int = 1) -> dict[str, int]:
     """Refuse workers that run other code or cannot sandbox; return each worker's kernel threads."""
     client.wait_for_workers(wait_for, timeout=120)
     expected = fingerprint()
     for address, identity in client.run(worker_identity).items():
         if identity["fingerprint"] != expected:
-            raise CourseError(f"Dask worker {address} runs autograder {identity['fingerprint']}, this grader "
-                              f"{expected}: install the same version of the project on every worker")
+            raise CourseError("worker_version", address=address, theirs=identity["fingerprint"], ours=expected)
     if sandbox:
         for address, answer in client.run(run_sandbox_check).items():
             if answer.startswith("unavailable"):
-                raise CourseError(f"Dask worker {address}: {answer.removeprefix('unavailable: ')}")
+                raise CourseError("worker_sandbox", address=address, reason=answer.removeprefix("unavailable: "))
     # Kernels on one machine share its cores instead of each starting a thread per core.
     cores = client.run(os.cpu_count)
     hosts: dict[str, int] = {}

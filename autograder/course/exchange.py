@@ -38,6 +38,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.utils import parse_utc
 
+from autograder.course import say
 from autograder.grader.folders import read_folder, write_folder
 from autograder.grader.limits import DEFAULT
 from autograder.grader.sanitize import terminal_safe
@@ -74,16 +75,17 @@ def examine(folder: Path) -> Submitted:
     student = folder.name.rsplit("+", 3)[0]
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode):
-        return Submitted(student, folder, datetime.datetime.min, "not a folder")
+        return Submitted(student, folder, datetime.datetime.min, say("submission_not_folder"))
     try:
         owner = pwd.getpwuid(info.st_uid).pw_name
     except KeyError:
         owner = f"uid {info.st_uid}"
     if owner != student:
-        return Submitted(student, folder, datetime.datetime.min, f"named after {student} but owned by {owner}")
+        problem = say("submission_foreign", student=student, owner=owner)
+        return Submitted(student, folder, datetime.datetime.min, problem)
     time = last_change(folder)
     if time is None:
-        return Submitted(student, folder, datetime.datetime.min, f"more than {MAX_ENTRIES} files")
+        return Submitted(student, folder, datetime.datetime.min, say("submission_too_many", count=MAX_ENTRIES))
     return Submitted(student, folder, time)
 
 
@@ -96,22 +98,22 @@ class VerifiedCollect(ExchangeCollect):
 
     def init_src(self) -> None:
         if self.coursedir.course_id == "":
-            self.fail("No course id specified. Re-run with --course flag.")
+            self.fail(say("no_course_id"))
         self.course_path = os.path.join(self.root, self.coursedir.course_id)
         self.inbound_path = os.path.join(self.course_path, "inbound")
         if not os.path.isdir(self.inbound_path):
-            self.fail(f"Course not found: {self.inbound_path}")
+            self.fail(say("course_not_found", path=self.inbound_path))
         for path in (Path(self.course_path), Path(self.inbound_path)):
             if not _owned_by_me(path):
-                self.fail(f"{path} does not belong to you: someone else may have created it to receive the "
-                          "submissions; remove it and release the lesson again")
+                self.fail(say("exchange_foreign", path=path))
         mode = os.stat(self.inbound_path).st_mode
         if not mode & stat.S_ISVTX:  # nbgrader makes it without: anyone could rename anyone's submission
             os.chmod(self.inbound_path, stat.S_IMODE(mode) | stat.S_ISVTX)
         student = self.coursedir.student_id or "*"
         found = [examine(path) for path in Path(self.inbound_path).glob(f"{student}+{self.coursedir.assignment_id}+*")]
         for refused in (item for item in found if item.problem):
-            self.log.warning("Refused %s: %s", terminal_safe(refused.folder.name, one_line=True), refused.problem)
+            note = say("refused_submission", folder=refused.folder.name, problem=refused.problem)
+            self.log.warning(terminal_safe(note, one_line=True))
         records = [{"username": item.student, "filename": item.folder.name, "timestamp": item.time}
                    for item in found if not item.problem]
         self.src_records = self._choose(records)
@@ -144,9 +146,9 @@ class VerifiedCollect(ExchangeCollect):
         finally:
             os.umask(old)
         os.replace(staging, dest) if not os.path.exists(dest) else (shutil.rmtree(dest), os.replace(staging, dest))
-        for kind, left in collected.left_out.items():
-            self.log.warning("Not collected from %s (%s): %s", terminal_safe(Path(src).name, one_line=True), kind,
-                             terminal_safe(", ".join(left.examples), one_line=True))
+        for left in collected.left_out.values():
+            note = say("not_collected", folder=Path(src).name, names=", ".join(left.examples))
+            self.log.warning(terminal_safe(note, one_line=True))
 
 
 def trusted_timestamp(folder: Path) -> datetime.datetime | None:

@@ -1,13 +1,16 @@
 """``python -m autograder grade DIR [--jobs N | --scheduler ADDRESS]``: autograde every submission with real nbgrader.
 
-The shape (see ``autograder.course.task``): each submission is one Dask task whose inputs
-and outputs are bytes — the submission in; the graded folder, its feedback HTML, grades and
-comments, statistics out. The task runs ``nbgrader autograde`` in a temporary folder on the
-worker, with the learner's kernel in the bubblewrap sandbox (``autograder.course.sandbox``),
-and checks the hidden tests there after the kernel has exited. This main process is the only
-writer of the course gradebook (``autograder.course.gradebook``) and of the course folder.
-A submission that cannot be graded (missing, not a notebook, its worker lost too often) is
-recorded with zero points and the reason — never dropped.
+The shape (see ``autograder.grader.task``): each submission is one Dask task — a job in, an outcome
+out, both plain data (``autograder.grader.payload``). The task runs nbgrader's autograde in a bounded
+job on the worker, with the learner's kernel in the bubblewrap sandbox, and checks the hidden tests
+there after the kernel has exited. This main process is the only writer of the course gradebook
+(``autograder.course.gradebook``) and of the course folder, and holds the gradebook's lock while it
+grades, so the grading service (``serve``) waits meanwhile. A submission that cannot be graded
+(missing, not a notebook, its worker lost too often) is recorded with zero points and the reason —
+never dropped.
+
+:class:`GradingSession` (a cluster, its checked workers and the course's files sent to them) and
+:class:`CourseWriter` (everything that writes the course) are shared with the grading service.
 """
 
 from __future__ import annotations
@@ -18,188 +21,243 @@ import secrets
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from distributed import as_completed
+from distributed import Client, Future, as_completed
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 from tqdm import tqdm
 
-from autograder.course import CourseError
-from autograder.course.build import nbgrader, read_course
-from autograder.course.cluster import RemoteCluster
-from autograder.course.gradebook import Merger, assignment_only
+from autograder import paths
+from autograder.course import CourseError, say
+from autograder.course.cluster import ALLOWED_FAILURES, RemoteCluster, check_workers, client_for, dashboard
+from autograder.course.create import nbgrader, read_course
+from autograder.course.gradebook import GradebookWriter, gradebook_without_students, writing_lock
 from autograder.course.permissions import repair
-from autograder.course.task import CourseFiles, SubmissionInput, TaskResult, grade_submission
-from autograder.course.version import fingerprint
 from autograder.grader.folders import read_folder, write_folder
 from autograder.grader.limits import DEFAULT, Limits
+from autograder.grader.payload import CourseFiles, FeedbackDetail, JobSpec, Outcome, SubmissionKey
 from autograder.grader.sanitize import terminal_safe
+from autograder.grader.task import grade_submission
+from autograder.grader.version import fingerprint
 
 NOTES = "grading_notes.json"
 STATS = "grading_stats.json"
 
 
 @dataclass
-class Submission:
-    student: str
-    lesson: str
-    notebook: Path
-    problem: str = ""  # why it cannot be graded at all, if it cannot
+class Found:
+    """A submission in ``submitted/``, and why it cannot be graded at all, if it cannot."""
+
+    key: SubmissionKey
+    folder: Path
+    problem: str = ""
 
 
-def find_submissions(root: Path, lessons: list[str]) -> list[Submission]:
+def find_submissions(root: Path, lessons: list[str]) -> list[Found]:
     found = []
     for student_dir in sorted(p for p in (root / "submitted").glob("*") if p.is_dir()):
         for lesson in lessons:
             folder = student_dir / lesson
-            if not folder.is_dir():
-                continue
-            notebook = folder / f"{lesson}.ipynb"
-            submission = Submission(student_dir.name, lesson, notebook)
-            if notebook.is_symlink() or not notebook.is_file():
-                submission.problem = f"no notebook {notebook.name} in the submission"
-            else:
-                try:
-                    nbformat.read(notebook, as_version=4)
-                except Exception as error:  # noqa: BLE001 - any unreadable file is reported the same way
-                    submission.problem = f"{notebook.name} is not a valid notebook ({type(error).__name__})"
-            found.append(submission)
+            if folder.is_dir():
+                found.append(Found(SubmissionKey(student_dir.name, lesson), folder, notebook_problem(folder, lesson)))
     return found
 
 
+def notebook_problem(folder: Path, lesson: str) -> str:
+    """Why the submission in ``folder`` holds no notebook nbgrader can grade ("" when it does)."""
+    notebook = folder / f"{lesson}.ipynb"
+    if notebook.is_symlink() or not notebook.is_file():
+        return f"no notebook {notebook.name} in the submission"
+    try:
+        nbformat.read(notebook, as_version=4)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is reported the same way
+        return f"{notebook.name} is not a valid notebook ({type(error).__name__})"
+    return ""
+
+
 def course_files(root: Path, course: dict, lesson: str) -> CourseFiles:
-    """What a worker needs of the course for one lesson (read as plain files, links left out)."""
+    """What a worker needs of the course for one lesson (plain files, links left out), with the reference's source."""
     source = read_folder(root / "source" / lesson, DEFAULT.replace(returned_file_bytes=2**31), max_bytes=2**31).files
     files = {f"source/{lesson}/{name}": data for name, data in source.items()}
     files["nbgrader_config.py"] = (root / "nbgrader_config.py").read_bytes()
-    files["gradebook.db"] = assignment_only(root / "gradebook.db")
-    return CourseFiles(course["course_id"], lesson, course["language"], files)
+    files["gradebook.db"] = gradebook_without_students(root / "gradebook.db")
+    reference = paths.SOLUTIONS / f"{lesson}.py"
+    if not reference.is_file():
+        raise CourseError("no_solutions", path=reference)
+    return CourseFiles(course["course_id"], lesson, course["language"], files, reference.read_bytes())
 
 
-def submission_files(submission: Submission, lesson_files: frozenset[str] = frozenset(),
-                     limits: Limits = DEFAULT) -> dict[str, bytes]:
+def submission_files(folder: Path, lesson_files: frozenset[str] = frozenset(), limits: Limits = DEFAULT
+                     ) -> dict[str, bytes]:
     """The submitted files a worker needs: not the lesson's runtime and data (nbgrader copies them from source/)."""
-    return read_folder(submission.notebook.parent, limits, skip=lesson_files, max_bytes=limits.submission_bytes,
+    return read_folder(folder, limits, skip=lesson_files, max_bytes=limits.submission_bytes,
                        max_files=limits.submission_files).files
 
 
-def lesson_files(course: CourseFiles) -> frozenset[str]:
-    """The lesson's files besides its notebook, relative to the lesson's folder."""
-    prefix = f"source/{course.lesson}/"
-    return frozenset(name[len(prefix):] for name in course.files
-                     if name.startswith(prefix) and not name.endswith(".ipynb"))
-
-
-def _failure_reason(error: BaseException) -> str:
-    from autograder.course.cluster import ALLOWED_FAILURES
-
+def failure_reason(error: BaseException) -> str:
+    """Why a task came back without an outcome (the grader's trouble, not the submission's)."""
     if isinstance(error, KilledWorker):
-        return (f"not graded: the worker grading it was lost {ALLOWED_FAILURES + 1} times (killed, out of memory "
-                "or machine gone)")
+        return say("worker_lost", times=ALLOWED_FAILURES + 1)
     if isinstance(error, FutureCancelledError):
-        return "not graded: the grading task was cancelled"
-    return f"not graded: {type(error).__name__}: {error}"
+        return say("task_cancelled")
+    return f"{type(error).__name__}: {error}"
 
 
-class _CourseWriter:
+@dataclass
+class BatchResult:
+    """What ``grade`` did: every submission's outcome, and how the batch ran."""
+
+    outcomes: dict[SubmissionKey, Outcome] = field(default_factory=dict)
+    sandboxed: bool = True
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def notes(self) -> dict[SubmissionKey, list[str]]:
+        """What to say about each submission: why it was not graded, or the grader's notes."""
+        return {key: outcome.notes if outcome.status == "graded" else [f"not graded: {outcome.reason}"]
+                for key, outcome in self.outcomes.items()}
+
+
+class CourseWriter:
     """Everything that writes the course folder and gradebook, in this process only."""
 
-    def __init__(self, root: Path, merger: Merger, notes: dict[str, list[str]]) -> None:
-        self.root, self.merger, self.notes = root, merger, notes
+    def __init__(self, root: Path, writer: GradebookWriter) -> None:
+        self.root = root
+        self.writer = writer
         self.stats: dict[str, dict[str, float]] = {}
 
-    def record_zero(self, submission: Submission, reason: str) -> None:
-        self.merger.record_zero(submission.lesson, submission.student)
-        self.notes[f"{submission.student}/{submission.lesson}"] = [reason]
-        print(terminal_safe(f"{submission.student}/{submission.lesson}: {reason}", one_line=True), file=sys.stderr)
-
-    def accept(self, submission: Submission, result: TaskResult) -> None:
-        key = f"{submission.student}/{submission.lesson}"
+    def record(self, outcome: Outcome) -> None:
+        """Put one outcome into the course: grades (or 0 and why), graded folder and nbgrader's log, feedback."""
         started = time.perf_counter()
-        if result.failure:
-            self.record_zero(submission, f"not graded: {result.failure}")
-            if result.log:  # why, in nbgrader's words, beside where the graded notebook would be
-                write_folder(self.root / "autograded" / submission.student / submission.lesson,
-                             {f"{submission.lesson}.autograde.log": result.log.encode("utf-8")})
+        key = outcome.key
+        graded_folder = self.root / "autograded" / key.student / key.lesson
+        log = {f"{key.lesson}.autograde.log": outcome.log.encode("utf-8")} if outcome.log else {}
+        if outcome.status == "graded" and outcome.grades is not None:
+            self.writer.merge(key, outcome.grades)
+            write_folder(graded_folder, outcome.graded | log)
+            write_folder(self.root / "feedback" / key.student / key.lesson, outcome.feedback)
         else:
-            self.merger.merge(submission.lesson, submission.student, result.grades)
-            graded = dict(result.graded)
-            graded[f"{submission.lesson}.autograde.log"] = result.log.encode("utf-8")  # nbgrader's log, its end
-            write_folder(self.root / "autograded" / submission.student / submission.lesson, graded)
-            write_folder(self.root / "feedback" / submission.student / submission.lesson, result.feedback)
-            self.notes[key] = result.notes
-        self.stats[key] = result.stats | {"main_thread_seconds": round(time.perf_counter() - started, 3)}
+            self.writer.record_zero(key)
+            line = say("not_graded", submission=key, reason=outcome.reason)
+            print(terminal_safe(line, one_line=True), file=sys.stderr)
+            if log:  # why, in nbgrader's words, where the graded notebook would be
+                write_folder(graded_folder, log)
+        self.stats[str(key)] = outcome.stats | {"main_thread_seconds": round(time.perf_counter() - started, 3)}
+
+
+class GradingSession:
+    """A Dask cluster ready to grade a course: workers checked, each lesson's course files sent to every worker."""
+
+    def __init__(self, root: Path, course: dict, client: Client, limits: Limits, sandbox: bool,
+                 threads: dict[str, int], local_threads: int) -> None:
+        self.root, self.course, self.client = root, course, client
+        self.limits, self.sandbox = limits, sandbox
+        self.threads, self.local_threads = threads, local_threads
+        self.version = fingerprint()
+        self._files: dict[str, CourseFiles] = {}
+        self._shared: dict[str, Future] = {}
+
+    @classmethod
+    @contextmanager
+    def open(cls, root: Path, course: dict, jobs: int, limits: Limits, sandbox: bool,
+             remote: RemoteCluster | None = None, show_dashboard: bool = False) -> Iterator[GradingSession]:
+        with ExitStack() as stack:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-"))
+            client = stack.enter_context(client_for(jobs, remote, scratch, show_dashboard))
+            threads = check_workers(client, sandbox)
+            yield cls(root, course, client, limits, sandbox, threads, max(1, (os.cpu_count() or 1) // max(1, jobs)))
+
+    def _lesson(self, lesson: str) -> tuple[CourseFiles, Future]:
+        if lesson not in self._files:
+            self._files[lesson] = course_files(self.root, self.course, lesson)
+            # Sent once to every worker, not once per task.
+            self._shared[lesson] = self.client.scatter(self._files[lesson], broadcast=True)
+        return self._files[lesson], self._shared[lesson]
+
+    def submit(self, key: SubmissionKey, folder: Path, seed: int, feedback: FeedbackDetail = "full",
+               priority: int = 0) -> Future:
+        """Send one submission (the files in ``folder``) to be graded; its outcome comes from the future."""
+        files, shared = self._lesson(key.lesson)
+        job = JobSpec(key, submission_files(folder, files.lesson_files(), self.limits), seed, self.limits,
+                      self.sandbox, self.version, self.local_threads, self.threads, feedback)
+        return self.client.submit(grade_submission, shared, job, pure=False, priority=priority,
+                                  key=f"grade-{key.student}-{key.lesson}-{secrets.token_hex(4)}")
+
+
+def outcome_of(future: Future, key: SubmissionKey) -> Outcome:
+    """A finished task's outcome; a task that failed (lost workers, cancelled) becomes a ``failed`` one."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - a lost task is recorded, never dropped
+        return Outcome.without_grades(key, "failed", failure_reason(error))
 
 
 def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = True,
-          remote: RemoteCluster | None = None, sandbox: bool = True, show_dashboard: bool = False,
-          ) -> dict[str, list[str]]:
-    """Grade every submission under ``root/submitted``; return the notes per ``student/lesson``."""
-    from autograder.course.cluster import check_workers, client_for, dashboard
-
+          remote: RemoteCluster | None = None, sandbox: bool = True, show_dashboard: bool = False) -> BatchResult:
+    """Grade every submission under ``root/submitted``; record every outcome in the course."""
     root = root.resolve()
     course = read_course(root)
     repair(root / "submitted", course["group"])  # nbgrader collect leaves submissions 0777
     submissions = find_submissions(root, course["lessons"])
     if not submissions:
-        raise CourseError(f"no submissions in {root / 'submitted'} (expected submitted/<student>/<lesson>/)")
-    notes_path = root / NOTES
-    notes: dict[str, list[str]] = json.loads(notes_path.read_text(encoding="utf-8")) if notes_path.exists() else {}
+        raise CourseError("no_submissions", path=root / "submitted")
     started = time.perf_counter()
     seed = secrets.randbelow(2**31)
-    gradable = [s for s in submissions if not s.problem]
-    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch, \
-            Merger(root / "gradebook.db") as merger, \
-            client_for(jobs, remote, scratch, show_dashboard) as client:
-        for submission in submissions:
-            merger.register_student(submission.student)
-        writer = _CourseWriter(root, merger, notes)
-        threads = check_workers(client, sandbox)
+    batch = BatchResult(sandboxed=sandbox)
+    with writing_lock(root), GradebookWriter(root / "gradebook.db") as writer, \
+            GradingSession.open(root, course, jobs, limits, sandbox, remote, show_dashboard) as session:
+        for found in submissions:
+            writer.register_student(found.key.student)
+        course_writer = CourseWriter(root, writer)
         if progress:
-            where = remote.address if remote else f"a local Dask cluster of {max(1, jobs)} worker{'s' * (jobs > 1)}"
-            link = dashboard(client) if show_dashboard else None
-            print(f"grading {len(submissions)} submission{'s' * (len(submissions) != 1)} on {where}"
-                  + (f" (dashboard: {link})" if link else ""), file=sys.stderr)
-        lessons = {s.lesson for s in gradable}
-        files = {lesson: course_files(root, course, lesson) for lesson in lessons}
-        # Sent once to every worker, not once per task.
-        shared = {lesson: client.scatter(files[lesson], broadcast=True) for lesson in lessons}
-        version = fingerprint()
-        local_threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-        futures = {}
-        for submission in gradable:
-            inputs = submission_files(submission, lesson_files(files[submission.lesson]), limits)
-            task = SubmissionInput(submission.student, submission.lesson, inputs, seed, limits, local_threads,
-                                   sandbox, version, threads)
-            future = client.submit(grade_submission, shared[submission.lesson], task, pure=False,
-                                   key=f"grade-{submission.student}-{submission.lesson}-{secrets.token_hex(4)}")
-            futures[future] = submission
+            where = remote.address if remote else say("local_cluster", count=max(1, jobs))
+            link = dashboard(session.client) if show_dashboard else None
+            print(say("grading", count=len(submissions), where=where)
+                  + (f" ({say('dashboard', link=link)})" if link else ""), file=sys.stderr)
+        futures = {session.submit(found.key, found.folder, seed): found.key for found in submissions
+                   if not found.problem}
         with tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress,
                   file=sys.stderr) as bar:
-            for submission in submissions:
-                if submission.problem:
-                    writer.record_zero(submission, submission.problem)
+            for found in submissions:
+                if found.problem:
+                    batch.outcomes[found.key] = Outcome.without_grades(found.key, "not_gradable", found.problem)
+                    course_writer.record(batch.outcomes[found.key])
                     bar.update()
             for future in as_completed(futures):
-                submission = futures[future]
-                try:
-                    result = future.result()
-                except Exception as error:  # noqa: BLE001 - a lost task is recorded, never dropped
-                    writer.record_zero(submission, _failure_reason(error))
-                else:
-                    writer.accept(submission, result)
+                outcome = outcome_of(future, futures[future])
+                batch.outcomes[outcome.key] = outcome
+                course_writer.record(outcome)
                 future.release()
                 bar.update()
-    notes_path.write_text(json.dumps(notes, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    graded_at = time.perf_counter()
-    if progress:
-        print("writing grades.csv with nbgrader…", file=sys.stderr)
-    nbgrader(root, "export", "--to", str(root / "grades.csv"))
-    stats = writer.stats | {"_phases": {"autograde_seconds": round(graded_at - started, 1),
-                                        "export_seconds": round(time.perf_counter() - graded_at, 1),
-                                        "sandboxed": sandbox}}
+        graded_at = time.perf_counter()
+        write_notes(root, batch.outcomes)
+        if progress:
+            print(say("exporting"), file=sys.stderr)
+        nbgrader(root, "export", "--to", str(root / "grades.csv"))
+    batch.phases = {"autograde_seconds": round(graded_at - started, 1),
+                    "export_seconds": round(time.perf_counter() - graded_at, 1)}
+    stats = course_writer.stats | {"_phases": batch.phases | {"sandboxed": sandbox}}
     (root / STATS).write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
-    return notes
+    return batch
+
+
+def write_notes(root: Path, outcomes: dict[SubmissionKey, Outcome]) -> None:
+    """Add what grading found to the course's ``grading_notes.json`` (the report's notes and failing checks)."""
+    stored = read_notes(root)
+    for key, outcome in outcomes.items():
+        notes = outcome.notes if outcome.status == "graded" else [f"not graded: {outcome.reason}"]
+        stored[str(key)] = {"notes": notes, "failures": outcome.failures}
+    (root / NOTES).write_text(json.dumps(stored, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def read_notes(root: Path) -> dict[str, dict[str, list[str]]]:
+    """What grading found about every submission so far, by ``student/lesson``: its notes and failing checks."""
+    path = root / NOTES
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    # Courses graded by an earlier version kept the notes alone, as a list.
+    return {key: value if isinstance(value, dict) else {"notes": value, "failures": []}
+            for key, value in stored.items()}

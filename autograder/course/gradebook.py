@@ -1,19 +1,25 @@
 """The course gradebook's one writer: the grading main process.
 
 Workers grade in private gradebooks made from ``assignment_only`` and send back plain data
-(``autograder.course.task.read_grades``); ``Merger`` copies it into the course gradebook.
+(``autograder.grader.task.read_grades``); ``Merger`` copies it into the course gradebook.
 Merging must never be a class's bottleneck (10,000 submissions). nbgrader's ORM needs
 ~0.1–0.2 s a submission (it loads computed scores with every object), so rows are written
 with plain SQL in nbgrader's own schema — ids are uuid4 hex strings as nbgrader makes them,
 the assignment's cells are looked up once. Each submission is one savepoint, all or nothing;
 the transaction is committed about once a second (a commit is a disk sync, ~5–25 ms here)
-and when the writer is closed.
+and when the writer is closed. The schema is nbgrader's, so the writer refuses a gradebook of
+another schema version (``alembic_version``), and a test reads back with nbgrader's ORM what it wrote.
+
+``grade`` and the grading service write the same gradebook: whoever writes holds
+:func:`writing_lock` (an ``flock`` on ``.gradebook.lock`` in the course folder), so the two never
+write at the same time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import shutil
 import sqlite3
 import tempfile
@@ -21,12 +27,33 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from autograder.grader.payload import Grades, SubmissionKey
+
+# The alembic revision of nbgrader 0.9's gradebook schema, the one the SQL below writes.
+SCHEMA_VERSION = "e43177bfe90b"
 STUDENT_TABLES = ("comment", "grade", "submitted_notebook", "submitted_assignment", "student")
 
 
-def assignment_only(db: Path) -> bytes:
+class GradebookBusy(RuntimeError):
+    """Another grader (a ``grade`` run, the grading service) is writing this course's gradebook."""
+
+
+@contextlib.contextmanager
+def writing_lock(root: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the course's gradebook for writing; with ``wait`` False, GradebookBusy when someone else does."""
+    with open(root / ".gradebook.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise GradebookBusy(f"the gradebook of {root} is being written by another grader") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def gradebook_without_students(db: Path) -> bytes:
     """A copy of the gradebook with the assignments and their cells but no student or submission."""
     with tempfile.TemporaryDirectory(prefix="autograder-gradebook-") as scratch:
         copy = Path(scratch) / "gradebook.db"
@@ -49,11 +76,16 @@ def _timestamp(value: str | None) -> str | None:
     return datetime.datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class Merger:
+class GradebookWriter:
     """Writes workers' results into the course gradebook (main process only)."""
 
     def __init__(self, db: Path, commit_every: float = 1.0) -> None:
         self.db = sqlite3.connect(db, timeout=60, isolation_level=None)  # transactions managed below
+        found = self.db.execute("SELECT version_num FROM alembic_version").fetchone()
+        if found is None or found[0] != SCHEMA_VERSION:
+            self.db.close()
+            raise RuntimeError(f"{db} has gradebook schema {found and found[0]}, not nbgrader 0.9's {SCHEMA_VERSION}: "
+                               "this version of the course writes only nbgrader 0.9 gradebooks")
         self.commit_every = commit_every
         self._in_transaction = False
         self._committed_at = time.monotonic()
@@ -61,7 +93,7 @@ class Merger:
         self._cells: dict[str, dict[str, tuple[str, dict[str, str], dict[str, str]]]] = {}
 
     @contextlib.contextmanager
-    def _change(self) -> Iterator[None]:
+    def _savepoint(self) -> Iterator[None]:
         """One submission's writes: all of them or none; committed with the others about once a second."""
         if not self._in_transaction:
             self.db.execute("BEGIN IMMEDIATE")
@@ -87,7 +119,7 @@ class Merger:
         self.commit()
         self.db.close()
 
-    def __enter__(self) -> Merger:
+    def __enter__(self) -> GradebookWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,7 +144,7 @@ class Merger:
 
     def register_student(self, student: str) -> None:
         """Make sure the student exists; formgrader shows "last, first", so an unnamed one is shown by id."""
-        with self._change():
+        with self._savepoint():
             self._register(student)
 
     def _register(self, student: str) -> None:
@@ -157,31 +189,31 @@ class Merger:
         self.db.execute("DELETE FROM submitted_notebook WHERE assignment_id = ?", (submission_id,))
         self.db.execute("DELETE FROM submitted_assignment WHERE id = ?", (submission_id,))
 
-    def merge(self, lesson: str, student: str, grades: dict[str, Any]) -> None:
+    def merge(self, key: SubmissionKey, grades: Grades) -> None:
         """Set every grade and comment of the submission to what the worker found."""
-        with self._change():
-            submitted = self._submission(lesson, student)
-            _, notebooks = self._lesson(lesson)
+        with self._savepoint():
+            submitted = self._submission(key.lesson, key.student)
+            _, notebooks = self._lesson(key.lesson)
             self.db.execute("UPDATE submitted_assignment SET timestamp = ? WHERE id = (SELECT assignment_id FROM "
                             "submitted_notebook WHERE id = ?)",
-                            (_timestamp(grades.get("timestamp")), next(iter(submitted.values()))))
-            for name, data in grades.get("notebooks", {}).items():
+                            (_timestamp(grades.timestamp), next(iter(submitted.values()))))
+            for name, notebook in grades.notebooks.items():
                 notebook_id, grade_cells, solution_cells = notebooks[name]
                 self.db.execute("UPDATE submitted_notebook SET flagged = ?, late_submission_penalty = ? WHERE id = ?",
-                                (int(bool(data["flagged"])), data["late_submission_penalty"], submitted[name]))
+                                (int(notebook.flagged), notebook.late_penalty, submitted[name]))
                 self.db.executemany(
                     "UPDATE grade SET auto_score = ?, manual_score = ?, extra_credit = ?, needs_manual_grade = ? "
                     "WHERE notebook_id = ? AND cell_id = ?",
-                    [(auto, manual, extra, int(bool(needs)), submitted[name], grade_cells[cell])
-                     for cell, (auto, manual, extra, needs) in data["grades"].items()])
+                    [(grade.auto, grade.manual, grade.extra, int(grade.needs_manual), submitted[name],
+                      grade_cells[cell]) for cell, grade in notebook.grades.items()])
                 self.db.executemany(
                     "UPDATE comment SET auto_comment = ?, manual_comment = ? WHERE notebook_id = ? AND cell_id = ?",
-                    [(auto, manual, submitted[name], solution_cells[cell])
-                     for cell, (auto, manual) in data["comments"].items()])
+                    [(comment.auto, comment.manual, submitted[name], solution_cells[cell])
+                     for cell, comment in notebook.comments.items()])
 
-    def record_zero(self, lesson: str, student: str) -> None:
+    def record_zero(self, key: SubmissionKey) -> None:
         """A submission that could not be graded: every grade 0, never left out."""
-        with self._change():
-            submitted = self._submission(lesson, student)
+        with self._savepoint():
+            submitted = self._submission(key.lesson, key.student)
             self.db.executemany("UPDATE grade SET auto_score = 0, manual_score = NULL, extra_credit = NULL, "
                                 "needs_manual_grade = 0 WHERE notebook_id = ?", [(n,) for n in submitted.values()])

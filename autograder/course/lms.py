@@ -23,60 +23,33 @@ Fields are quoted by the ``csv`` module, so a comma or a quote in a name stays i
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.plugins import ExportPlugin
+
+from autograder.course.scoreboard import Scoreboard, Student
 
 MOODLE_FILE = "grades_moodle.csv"
 CANVAS_FILE = "grades_canvas.csv"
-
-
-@dataclass
-class StudentRow:
-    id: str
-    first_name: str
-    last_name: str
-    email: str
-    lms_user_id: str
-    scores: dict[str, float] = field(default_factory=dict)
-
-    def has_name(self) -> bool:
-        """Whether a real name is known (not only the student id, which grading puts in last_name)."""
-        return bool(self.first_name.strip() or (self.last_name.strip() and self.last_name != self.id))
+# Formula characters at the start of a cell: a spreadsheet opening the file would run what follows.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def number(value: float) -> str:
-    """A score both LMSs read: ``18``, ``13.5`` (a dot, whatever the locale)."""
+    """A score both LMSs read: ``18``, ``13.5`` — a dot, whatever the locale (the course's one exception to its
+    number format: these files are read by programs)."""
     return f"{round(value, 2):g}"
 
 
-def gradebook_rows(gb: Gradebook, students: list[str] | None = None,
-                   assignments: list[str] | None = None) -> tuple[list[tuple[str, float]], list[StudentRow]]:
-    """(lesson, max score) per graded lesson and the final score of every student in each.
+def cell(text: str) -> str:
+    """A name or id as a CSV cell a spreadsheet will not evaluate (``=cmd()`` becomes ``'=cmd()``)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
-    The same numbers as nbgrader's CsvExportPlugin: ``max(0, score - late penalty)``, 0 where
-    a student has no submission. A lesson nobody has submitted yet is left out: its zeros
-    would overwrite the LMS's gradebook before the lesson was even handed out.
-    """
-    lessons = sorted((a.name, a.max_score) for a in gb.assignments
-                     if a.submissions and (not assignments or a.name in assignments))
-    rows = []
-    for student in gb.students:
-        if students and student.id not in students:
-            continue
-        row = StudentRow(student.id, student.first_name or "", student.last_name or "", student.email or "",
-                         student.lms_user_id or "")
-        for lesson, _ in lessons:
-            try:
-                submission = gb.find_submission(lesson, student.id)
-            except MissingEntry:
-                row.scores[lesson] = 0.0
-            else:
-                row.scores[lesson] = max(0.0, submission.score - (submission.late_submission_penalty or 0.0))
-        rows.append(row)
-    return lessons, sorted(rows, key=lambda r: r.id)
+
+def _db(gradebook: Gradebook) -> Path:
+    """The file of an nbgrader gradebook (always SQLite here)."""
+    return Path(gradebook.engine.url.database)
 
 
 class _LmsExportPlugin(ExportPlugin):
@@ -88,10 +61,15 @@ class _LmsExportPlugin(ExportPlugin):
         with open(destination, "w", newline="", encoding="utf-8") as file:
             writer = csv.writer(file)  # QUOTE_MINIMAL: "Smith, Jr." keeps its comma inside one field
             writer.writerow(header)
-            writer.writerows(rows)
+            writer.writerows([[cell(value) for value in row] for row in rows])
 
-    def _table(self, gb: Gradebook) -> tuple[list[tuple[str, float]], list[StudentRow]]:
-        return gradebook_rows(gb, [str(s) for s in self.student], [str(a) for a in self.assignment])
+    def _table(self, gradebook: Gradebook) -> tuple[Scoreboard, list[str], list[Student]]:
+        """The scoreboard, the lessons to export (someone submitted them) and the students to list."""
+        board = Scoreboard.read(_db(gradebook))
+        wanted = [str(a) for a in self.assignment]
+        lessons = [lesson for lesson in board.submitted_lessons() if not wanted or lesson in wanted]
+        students = [s for s in board.students if not self.student or s.id in [str(x) for x in self.student]]
+        return board, lessons, students
 
 
 class MoodleExportPlugin(_LmsExportPlugin):
@@ -100,10 +78,10 @@ class MoodleExportPlugin(_LmsExportPlugin):
     default_file = MOODLE_FILE
 
     def export(self, gradebook: Gradebook) -> None:
-        lessons, students = self._table(gradebook)
-        header = ["First name", "Last name", "Username", "User ID", "Email address", *(name for name, _ in lessons)]
+        board, lessons, students = self._table(gradebook)
+        header = ["First name", "Last name", "Username", "User ID", "Email address", *lessons]
         self._write(header, [[s.first_name if s.has_name() else "", s.last_name if s.has_name() else s.id, s.id,
-                              s.lms_user_id, s.email, *(number(s.scores[name]) for name, _ in lessons)]
+                              s.lms_user_id, s.email, *(number(board.final(s.id, lesson)) for lesson in lessons)]
                              for s in students])
 
 
@@ -113,26 +91,25 @@ class CanvasExportPlugin(_LmsExportPlugin):
     default_file = CANVAS_FILE
 
     def export(self, gradebook: Gradebook) -> None:
-        lessons, students = self._table(gradebook)
-        header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *(name for name, _ in lessons)]
-        points = ["Points Possible", "", "", "", "", *(number(maximum) for _, maximum in lessons)]
+        board, lessons, students = self._table(gradebook)
+        header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *lessons]
+        points = ["Points Possible", "", "", "", "", *(number(board.max_scores[lesson]) for lesson in lessons)]
 
-        def name(s: StudentRow) -> str:
+        def name(s: Student) -> str:
             if not s.has_name():
                 return s.id
             return ", ".join(part for part in (s.last_name.strip(), s.first_name.strip()) if part)
 
         self._write(header, [points] + [[name(s), s.lms_user_id, "", s.id, "",
-                                         *(number(s.scores[lesson]) for lesson, _ in lessons)] for s in students])
+                                         *(number(board.final(s.id, lesson)) for lesson in lessons)]
+                                        for s in students])
 
 
-def write_lms_exports(root: Path) -> list[Path]:
+def write_lms_exports(root: Path, course_id: str) -> list[Path]:
     """Write ``grades_moodle.csv`` and ``grades_canvas.csv`` in the course ``root``; return their paths."""
-    from autograder.course.build import read_course
-
     root = Path(root).resolve()
     paths = [root / MOODLE_FILE, root / CANVAS_FILE]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", read_course(root)["course_id"]) as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id) as gb:
         for plugin, path in zip((MoodleExportPlugin, CanvasExportPlugin), paths, strict=True):
             plugin(to=str(path)).export(gb)
     return paths

@@ -36,11 +36,9 @@ def group_id(group: str | None) -> int | None:
     try:
         entry = grp.getgrnam(group)
     except KeyError:
-        raise CourseError(f"there is no group {group!r} on this machine (create it, e.g. sudo groupadd {group})") \
-            from None
+        raise CourseError("no_group", group=group) from None
     if entry.gr_gid not in os.getgroups() and os.geteuid() != 0:
-        raise CourseError(f"you are not a member of the group {group!r} (sudo usermod -aG {group} $USER, then log in "
-                          "again)")
+        raise CourseError("not_in_group", group=group)
     return entry.gr_gid
 
 
@@ -90,11 +88,10 @@ def open_to_others(root: Path) -> bool:
 def _make_own(path: Path, mode: int) -> None:
     """Create ``path`` with ``mode``, or check that the existing one is ours (else someone prepared a trap)."""
     if path.is_symlink():
-        raise CourseError(f"{path} is a link: someone else set it up; remove it first")
+        raise CourseError("exchange_link", path=path)
     if path.exists():
         if os.lstat(path).st_uid not in (os.geteuid(), 0):
-            raise CourseError(f"{path} belongs to someone else, who may have made it to receive the students' "
-                              "work: remove it (as its owner or root) and build the course again")
+            raise CourseError("exchange_foreign", path=path)
     else:
         path.mkdir()
     os.chmod(path, mode)

@@ -6,7 +6,7 @@ where the job's work folder is a tmpfs of ``limits.disk`` bytes: everything of t
 nbgrader's copy of the submission, the folder the learner's kernel runs and writes in, its recordings
 and IPC sockets — so a kernel that writes too much gets ENOSPC, never the machine's disk, and hard
 links into the course's files cannot be made (another file system). Here nbgrader autogrades the
-submission (the kernel itself runs in its own sandbox, ``autograder.course.sandbox``), then this
+submission (the kernel itself runs in its own sandbox, ``autograder.grader.sandbox``), then this
 process copies back, bounded by ``limits`` (files, bytes, depth, time), only what the grader needs to
 the job's outbox on the real disk:
 
@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.checks.hidden import RECORD_ENV, SEED_ENV
 from autograder.grader.folders import read_folder, write_folder
 from autograder.grader.limits import Limits
+from autograder.learner.checks.hidden import RECORD_ENV, RECORDING_NAME, SEED_ENV
 
-RECORDING_NAME = re.compile(r"^[A-Za-z0-9_]{1,80}(\.npz|\.error\.txt)$")
 # The kernels' unix sockets: a socket's path must be short (108 bytes) and the job's folder is deep in the
 # worker's scratch folder, so the job gets a small tmpfs of its own over this short, always-present folder.
 IPC_ROOT = "/dev/shm"
@@ -45,7 +43,7 @@ RECORDINGS_SIZE = 256 * 2**20
 
 
 @dataclass
-class JobSpec:
+class RunSpec:
     """Where one autograde job finds its inputs and leaves its results (paths on the worker)."""
 
     course: str  # the lesson's course files: nbgrader_config.py, gradebook.db, source/<lesson>/
@@ -64,16 +62,16 @@ class JobSpec:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")
 
     @classmethod
-    def read(cls, path: Path) -> JobSpec:
+    def read(cls, path: Path) -> RunSpec:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
-def job_command(spec_path: Path, spec: JobSpec) -> list[str]:
+def job_command(spec_path: Path, spec: RunSpec) -> list[str]:
     """The command that runs the job: in its bounded mount namespace when sandboxed, directly otherwise."""
     runner = [sys.executable, "-I", "-m", "autograder.grader.autograde_job", str(spec_path)]  # -I: no cwd on sys.path
     if not spec.sandbox:
         return runner
-    from autograder.course.sandbox import BWRAP, bwrap_path
+    from autograder.grader.sandbox import BWRAP, bwrap_path
 
     user = [] if os.geteuid() == 0 else ["--unshare-user"]  # root mounts without one
     disk = Limits.from_dict(spec.limits).disk
@@ -84,7 +82,7 @@ def job_command(spec_path: Path, spec: JobSpec) -> list[str]:
             "--die-with-parent", "--", *runner]
 
 
-def _config_overlay(spec: JobSpec, limits: Limits, work: Path) -> str:
+def _config_overlay(spec: RunSpec, limits: Limits, work: Path) -> str:
     """This job's nbgrader configuration: the course's, then what the job needs whatever the course's age.
 
     Older courses get the same pipeline (sanitised notebook, robust cell handling) as new ones.
@@ -114,7 +112,7 @@ def _config_overlay(spec: JobSpec, limits: Limits, work: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prepare(spec: JobSpec, limits: Limits) -> Path:
+def prepare(spec: RunSpec, limits: Limits) -> Path:
     """The job's course folder in ``work``: the course's files by link, a gradebook and the submission of its own."""
     work = Path(spec.work)
     for folder in ("tmp", "hidden"):
@@ -128,7 +126,7 @@ def prepare(spec: JobSpec, limits: Limits) -> Path:
     return work
 
 
-def _environment(spec: JobSpec, limits: Limits, work: Path) -> None:
+def _environment(spec: RunSpec, limits: Limits, work: Path) -> None:
     os.environ.pop("PYTHONPATH", None)  # the grader's paths (the reference) stay out of nbgrader's kernels
     os.environ.update({
         "TMPDIR": str(work / "tmp"),  # the kernels' IPC folders live on the bounded disk too
@@ -145,9 +143,9 @@ def _environment(spec: JobSpec, limits: Limits, work: Path) -> None:
         os.environ[IPC_ROOT_ENV] = IPC_ROOT
 
 
-def run_autograde(spec: JobSpec) -> int:
+def run_autograde(spec: RunSpec) -> int:
     """nbgrader's own ``autograde`` command, in this process; its exit status."""
-    from autograder.course.nbgrader_cli import find_own_scripts, skip_slow_imports
+    from autograder.grader.nbgrader_cli import find_own_scripts, skip_slow_imports
 
     skip_slow_imports()
     find_own_scripts()
@@ -173,14 +171,14 @@ def _is_cache(relative: str) -> bool:
     return "__pycache__" in Path(relative).parts or relative.endswith(".pyc")
 
 
-def _lesson_files(spec: JobSpec) -> frozenset[str]:
+def _lesson_files(spec: RunSpec) -> frozenset[str]:
     """The lesson's runtime and data, as nbgrader copies them into every graded folder (not the notebook)."""
     source = Path(spec.course) / "source" / spec.lesson
     return frozenset(str(path.relative_to(source)) for path in source.rglob("*")
                      if path.is_file() and path.suffix != ".ipynb")
 
 
-def export(spec: JobSpec, limits: Limits, work: Path, exit_code: int) -> None:
+def export(spec: RunSpec, limits: Limits, work: Path, exit_code: int) -> None:
     """Copy back, bounded, what the grader needs (see the module's docstring)."""
     outbox = Path(spec.outbox)
     graded = read_folder(work / "autograded" / spec.student / spec.lesson, limits, skip=_lesson_files(spec))
@@ -205,7 +203,7 @@ def export(spec: JobSpec, limits: Limits, work: Path, exit_code: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    spec = JobSpec.read(Path(args[0]))
+    spec = RunSpec.read(Path(args[0]))
     limits = Limits.from_dict(spec.limits)
     os.umask(0o077)
     work = prepare(spec, limits)

@@ -166,7 +166,7 @@ def _read_plain(path: Path, limit: int) -> bytes | None:
 
 def left_out_notes(collected: Collected, lang: str, limits: Limits = DEFAULT) -> list[str]:
     """One line per kind of file left out: how many, the first few names (learner text: print with care)."""
-    from autograder.i18n import message
+    from autograder.learner.i18n import message
 
     notes = []
     for kind, left in collected.left_out.items():

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from autograder.learner.checks.hidden import MAX_UNPACKED
+
 KIB, MIB, GIB = 2**10, 2**20, 2**30
 
 
@@ -45,7 +47,7 @@ class Limits:
     collect_seconds: float = 30.0  # time spent walking a graded folder before the rest is left out
     folder_depth: int = 32  # nested folders followed when collecting
     recording_bytes: int = 64 * MIB  # one hidden-test recording as written
-    recording_unpacked: int = 256 * MIB  # its arrays once unpacked (a zip bomb stops here)
+    recording_unpacked: int = MAX_UNPACKED  # its arrays once unpacked (a zip bomb stops here)
     submission_bytes: int = 50 * MIB  # a submitted folder sent to a worker
     # ... and its files: nbgrader copies a submission with a glob per file and ignore pattern (quadratic),
     # minutes for ten thousand files; a lesson needs its notebook and perhaps a few files of its own.

@@ -35,7 +35,7 @@ def autograde_pipeline(c: Any) -> None:
         SaveAutoGrades,
     )
 
-    from autograder.course.preprocessors import LimitOutputSize, RobustExecute, RobustOverwriteCells, SanitizeNotebook
+    from autograder.grader.preprocessors import LimitOutputSize, RobustExecute, RobustOverwriteCells, SanitizeNotebook
 
     c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RobustOverwriteCells,
                                           CheckCellMetadata]

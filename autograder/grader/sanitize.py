@@ -160,7 +160,7 @@ def safe_output(output: NotebookNode, lang: str = "en") -> NotebookNode:
     if isinstance(plain, str):
         kept["text/plain"] = plain
     if dropped and not kept:
-        from autograder.i18n import message
+        from autograder.learner.i18n import message
 
         kept["text/plain"] = message("output_removed", lang, types=", ".join(dropped))
     clean = copy.copy(output)

@@ -70,7 +70,8 @@ def test_markdown_renders_safely_and_keeps_figures() -> None:
 
 
 def test_a_learners_markdown_cell_is_stored_as_inert_html_that_markdown_keeps_as_is() -> None:
-    cell = nbformat.v4.new_markdown_cell("Hi <img src=x onerror=alert(1)>\n\n```\na\n\n\nb\n```\n\n![f](attachment:f.png)")
+    cell = nbformat.v4.new_markdown_cell("Hi <img src=x onerror=alert(1)>\n\n```\na\n\n\nb\n```\n\n"
+                                         "![f](attachment:f.png)")
     cell.attachments = {"f.png": {"image/png": PNG}, "x": {"text/html": "<script>"}}
     safe_markdown_cell(cell)
     assert "attachments" not in cell and not ACTIVE.search(cell.source)
@@ -115,4 +116,5 @@ def test_text_for_a_terminal_shows_escapes_instead_of_acting_on_them() -> None:
 
 
 def test_text_for_a_markdown_table_cell_is_one_inert_line() -> None:
-    assert markdown_cell_text("<img src=x onerror=1> | a\nb \x1b[31m") == "&lt;img src=x onerror=1&gt; \\| a b \\x1b[31m"
+    cell = markdown_cell_text("<img src=x onerror=1> | a\nb \x1b[31m")
+    assert cell == "&lt;img src=x onerror=1&gt; \\| a b \\x1b[31m"

@@ -1,4 +1,4 @@
-"""A Jupyter kernel manager whose kernels run in the grading sandbox (``autograder.course.sandbox``).
+"""A Jupyter kernel manager whose kernels run in the grading sandbox (``autograder.grader.sandbox``).
 
 The kernel talks to nbgrader over unix sockets in a folder of its own (ZeroMQ's ``ipc``
 transport), since its network namespace has no route to the grader's loopback. When the kernel
@@ -20,8 +20,8 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
-from autograder.checks import hidden
-from autograder.course.sandbox import children, launcher_command
+from autograder.grader.sandbox import children, launcher_command
+from autograder.learner.checks import hidden
 
 
 class SandboxedKernelManager(AsyncKernelManager):

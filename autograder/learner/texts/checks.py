@@ -1,47 +1,9 @@
-"""Language of the learner's notebook, and the messages the checks print in it.
+"""Texts of the checks, the lessons' own printed lines and the grader's notes on a submission, in every language.
 
-Every message exists in both languages (a test enforces it). The language is taken from,
-in order: the ``RESNET_COURSE_LANG`` environment variable, a ``course_lang`` file in the
-working directory (written by the course build), or a ``ru``/``en`` folder in the path of
-the working directory (the repository layout ``notebooks/<lang>/``); English otherwise.
-
-Messages are ``str.format`` templates with two more kinds of field, so that numbers read
-right in each language (Babel, from the Unicode CLDR data, decides; no rule is written here):
-
-``{total:n}``
-    the number with the language's digit grouping: 23,600,006 in English, 23 600 006 (no-break
-    spaces) in Russian.
-``{count:plural:# value|# values}``
-    the form that agrees with ``count``, ``#`` standing for ``{count:n}``. The forms follow the
-    language's CLDR plural categories in CLDR order: English *one|other* ("1 value", "2 values"),
-    Russian *one|few|many* («1 значение», «2 значения», «5 значений»; *other*, for fractions, may
-    be given as a fourth form and is the last form otherwise).
-
-A float field with a presentation type (``{diff:.4g}``) is written with the language's decimal
-sign: 0.25 in English, 0,25 in Russian.
-
-Russian typography: a no-break space (``\\u00a0``) goes before every em dash and between a number and
-the noun or unit it counts (``#\\u00a0слой``, ``{limit:.1f}\\u00a0ГиБ``), so that a wrapped line never
-starts with a dash or leaves a number behind.
+Templates use the fields described in ``autograder.learner.i18n`` (numbers, plurals).
 """
 
-from __future__ import annotations
-
-import numbers
-import os
-import string
-from functools import cache
-from pathlib import Path
-from typing import Any
-
-from babel import Locale
-from babel.numbers import format_decimal, get_decimal_symbol
-
-LANGUAGES = ("en", "ru")
-LANG_ENV = "RESNET_COURSE_LANG"
-LANG_FILE = "course_lang"
-
-MESSAGES: dict[str, dict[str, str]] = {
+TEXTS: dict[str, dict[str, str]] = {
     # --- calling the learner's code ---
     "not_callable": {
         "en": "`{name}` should be a function or a class, but it is {found}.",
@@ -550,7 +512,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Class: {digit}",
         "ru": "Класс: {digit}",
     },
-    # autograder.datasets.describe(): which dataset the Residual Networks lesson trains on
+    # autograder.learner.datasets.describe(): which dataset the Residual Networks lesson trains on
     "dataset_signs": {
         "en": "original SIGNS dataset",
         "ru": "исходный набор данных SIGNS",
@@ -564,80 +526,3 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "набор данных из файла {name}",
     },
 }
-
-
-def current_language(cwd: Path | None = None) -> str:
-    """The learner's language: environment, course file, then the notebook's folder."""
-    env = os.environ.get(LANG_ENV, "").strip().lower()
-    if env in LANGUAGES:
-        return env
-    cwd = Path.cwd() if cwd is None else cwd
-    marker = cwd / LANG_FILE
-    if marker.is_file():
-        text = marker.read_text(encoding="utf-8").strip().lower()
-        if text in LANGUAGES:
-            return text
-    for part in reversed(cwd.parts):
-        if part in LANGUAGES:
-            return part
-    return "en"
-
-
-# CLDR's order of plural categories; a language uses some of them, and always "other".
-CLDR_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
-PLURAL = "plural:"
-NUMBER = "n"
-
-
-@cache
-def plural_categories(lang: str) -> tuple[str, ...]:
-    """The CLDR plural categories of ``lang``, in CLDR order: ("one", "other") for English,
-    ("one", "few", "many", "other") for Russian."""
-    tags = Locale.parse(lang).plural_form.tags
-    return tuple(category for category in CLDR_CATEGORIES if category in tags or category == "other")
-
-
-def plural_category(lang: str, count: float) -> str:
-    """The CLDR plural category of ``count`` in ``lang`` ("one", "few", "many", "other", …)."""
-    return Locale.parse(lang).plural_form(abs(count))
-
-
-def format_number(value: Any, lang: str) -> str:
-    """``value`` written as ``lang`` writes numbers (digit grouping, decimal sign); not a number: ``str``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return str(value)
-    if isinstance(value, numbers.Integral):
-        value = int(value)  # NumPy integers too
-    return format_decimal(value, locale=lang)
-
-
-class _Formatter(string.Formatter):
-    """``str.format`` with the number and plural fields described in the module's docstring."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if format_spec == NUMBER:
-            return format_number(value, self.lang)
-        if format_spec.startswith(PLURAL):
-            return self._plural(value, format_spec[len(PLURAL):])
-        text = super().format_field(value, format_spec)
-        if format_spec and format_spec[-1] in "eEfFgG%" and isinstance(value, numbers.Real):
-            text = text.replace(".", get_decimal_symbol(self.lang))
-        return text
-
-    def _plural(self, value: Any, spec: str) -> str:
-        forms = spec.split("|")
-        categories = plural_categories(self.lang)
-        if not forms or len(forms) > len(categories):
-            raise ValueError(f"{len(forms)} plural forms for {self.lang} ({'|'.join(categories)}): {spec!r}")
-        category = plural_category(self.lang, value)
-        form = forms[min(categories.index(category), len(forms) - 1)]
-        return form.replace("#", format_number(value, self.lang))
-
-
-def message(key: str, lang: str | None = None, **fields: object) -> str:
-    """The message ``key`` in ``lang`` (the current language by default), filled with ``fields``."""
-    lang = lang or current_language()
-    return _Formatter(lang).format(MESSAGES[key][lang], **fields)

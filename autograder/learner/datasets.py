@@ -30,7 +30,8 @@ SIGNS_FILES = ("train_signs.h5", "test_signs.h5")
 DIGITS_FILES = ("train_digits.h5", "test_digits.h5")
 SAMPLE_FILE = "sample_digit.png"
 
-_BUNDLED_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+# autograder/learner/datasets.py: the lesson's folder (a course) or the repository is two levels up.
+_BUNDLED_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 def _has_pair(folder: Path, pair: tuple[str, str]) -> bool:
@@ -93,7 +94,7 @@ def dataset_files(data_dir: Path | None = None) -> tuple[Path, Path]:
         missing = next(name for name in DIGITS_FILES if name not in digits_present)
         raise FileNotFoundError(
             f"{folder} has {digits_present[0]} but {missing} is missing; "
-            "rebuild it with python -m autograder.build.data."
+            "rebuild it with python -m autograder.authoring.data."
         )
     raise FileNotFoundError(
         f"{folder} holds neither the SIGNS files ({' + '.join(SIGNS_FILES)}) "
@@ -112,7 +113,7 @@ def sample_image_path(data_dir: Path | None = None) -> Path:
 
 def describe(train: Path) -> str:
     """Return one short line, in the learner's language, naming the dataset that ``train`` belongs to."""
-    from autograder.i18n import message
+    from autograder.learner.i18n import message
 
     name = Path(train).name
     if name in SIGNS_FILES:
@@ -192,7 +193,7 @@ def _load_substitute(data_dir: Path | None = None) -> tuple[tuple[Any, Any], tup
             with np.load(path, allow_pickle=False) as data:
                 return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
     raise FileNotFoundError(f"{MNIST_SUBSTITUTE} is in none of {', '.join(map(str, candidates))}; "
-                            "rebuild it with python -m autograder.build.data.")
+                            "rebuild it with python -m autograder.authoring.data.")
 
 
 def load_mnist(data_dir: Path | None = None) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
@@ -204,7 +205,7 @@ def load_mnist(data_dir: Path | None = None) -> tuple[tuple[Any, Any], tuple[Any
     or ``NBGRADER_EXECUTION`` is set, which never touches the network — the bundled stand-in
     (UCI handwritten digits, see ``data/README.md``) is returned, and one line printed says so.
     """
-    from autograder.i18n import message
+    from autograder.learner.i18n import message
 
     variable = mnist_offline_reason()
     if variable is not None:

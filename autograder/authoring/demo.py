@@ -13,14 +13,21 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import CourseError, use_solutions
-from autograder.course.build import MARKER, build_course
+from autograder.authoring.reference import use_solutions
+from autograder.course import CourseError
+from autograder.course.create import MARKER, build_course
 
-STUDENTS = {"solved": None, "untouched": (), "half_done": ("identity_block", "convolutional_block")}
+# The demo's "half done" student, per lesson: the answers it gives (the others are left as handed out).
+HALF_DONE = {"residual_networks": ("identity_block", "convolutional_block"), "residual_units": ("ResidualBlock",)}
+
+
+def students(lesson: str) -> dict[str, tuple[str, ...] | None]:
+    """The demo's three students for ``lesson``: the answers each gives (None: all of them)."""
+    return {"solved": None, "untouched": (), "half_done": HALF_DONE[lesson]}
 
 
 def _submission(release: nbformat.NotebookNode, lesson: str, solved: tuple[str, ...] | None) -> nbformat.NotebookNode:
-    from autograder.build.solve import solve
+    from autograder.authoring.solve import solve
 
     full = solve(release, lesson)
     if solved is None:
@@ -36,7 +43,7 @@ def add_students(root: Path, lessons: list[str]) -> None:
     use_solutions()
     for lesson in lessons:
         release = nbformat.read(root / "release" / lesson / f"{lesson}.ipynb", as_version=4)
-        for student, solved in STUDENTS.items():
+        for student, solved in students(lesson).items():
             folder = root / "submitted" / student / lesson
             shutil.copytree(root / "release" / lesson, folder, dirs_exist_ok=True)
             nbformat.write(_submission(release, lesson, solved), folder / f"{lesson}.ipynb")
@@ -47,7 +54,7 @@ def prepare(out: Path, lang: str) -> Path:
     if out.exists() and any(out.iterdir()):
         marker = out / MARKER
         if not (marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("demo")):
-            raise CourseError(f"{out} exists and is not a demo course; choose another --out")
+            raise CourseError("not_demo", out=out)
         shutil.rmtree(out)
     root = build_course(out, lang)
     description = json.loads((root / MARKER).read_text(encoding="utf-8"))

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import fail
-from autograder.i18n import message
+from autograder.learner.checks import fail
+from autograder.learner.i18n import message
 
 RTOL = 1e-3
 ATOL = 1e-4

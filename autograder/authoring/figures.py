@@ -4,7 +4,7 @@ Writes ``<out>/en/<name>`` and ``<out>/ru/<name>`` for every name in ``FIGURES``
 vanishing-gradient measurement in ``<out>/vanishing_gradients.json`` so that a rebuild needs no
 TensorFlow::
 
-    python -m autograder.build.figures [--out DIR] [--remeasure] [--check]
+    python -m autograder.authoring.figures [--out DIR] [--remeasure] [--check]
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-IMAGES = Path(__file__).resolve().parents[2] / "images"
+from autograder import paths
+from autograder.learner.i18n import LANGUAGES
+
+IMAGES = paths.IMAGES
 JSON_NAME = "vanishing_gradients.json"
-GENERATED_BY = "python -m autograder.build.figures --remeasure"
+GENERATED_BY = "python -m autograder.authoring.figures --remeasure"
 FIGURES = (
     "vanishing_gradients.png",
     "skip_connection.png",
@@ -475,7 +478,7 @@ def _resnet34(t: dict) -> Figure:
     return fig
 
 
-def build_figures(out_root: Path, langs: Sequence[str] = ("en", "ru"), measurement: dict | None = None) -> list[Path]:
+def build_figures(out_root: Path, langs: Sequence[str] = LANGUAGES, measurement: dict | None = None) -> list[Path]:
     """Draw every figure for every language under `out_root`; measure with TensorFlow if no `measurement`."""
     out_root = Path(out_root)
     written = []
@@ -540,7 +543,7 @@ def _check(out_root: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.build.figures", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m autograder.authoring.figures", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=IMAGES, help="output folder (default: %(default)s)")
     parser.add_argument("--remeasure", action="store_true", help="measure the gradients again and rewrite the json")
     parser.add_argument("--check", action="store_true", help="fail if the committed figures or numbers are stale")

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from autograder import fast_mode
-from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display, say
-from autograder.checks.compare import expect_close, expect_shape, to_array
-from autograder.expected import array, load
-from autograder.i18n import current_language, message
+from autograder.learner.checks import CheckFailed, call_student, check, fail, say
+from autograder.learner.checks.compare import expect_close, expect_shape, to_array
+from autograder.learner.expected import array, load
+from autograder.learner.i18n import current_language, message
+from autograder.learner.lesson import Lesson
 
-LESSON = "residual_units"
+NAME = "residual_units"
 EXERCISES = ("ResidualBlock", "ResNet")
 
 # The lesson's test cases; the expected-value generator runs the reference on the same ones.
@@ -369,7 +369,7 @@ def _mistakes(stored: dict[str, Any], mode: str) -> dict[str, np.ndarray]:
 
 def block_forward(ResidualBlock: Any, mode: str) -> None:
     """The learner's block, holding the reference weights, against the reference output in ``mode``."""
-    stored = load(LESSON)["block"]["forward"]
+    stored = load(NAME)["block"]["forward"]
     filters, kernel_size = stored["filters"], stored["kernel_size"]
     x = block_input(tuple(stored["input_shape"]))
     name = "ResidualBlock"
@@ -392,7 +392,7 @@ def block_forward(ResidualBlock: Any, mode: str) -> None:
 @check({"en": "ResidualBlock: output shape, layers and parameters",
         "ru": "ResidualBlock: размерность выхода, слои и параметры"})
 def ResidualBlock_shape_params(ResidualBlock: Any) -> None:
-    for case in load(LESSON)["block"]["shape_cases"]:
+    for case in load(NAME)["block"]["shape_cases"]:
         filters, kernel_size = case["filters"], case["kernel_size"]
         block = make(ResidualBlock, "ResidualBlock", filters, kernel_size)
 
@@ -436,7 +436,7 @@ BLOCK_CHECKS: dict[str, tuple[Any, ...]] = {
 
 @check({"en": "ResNet: layers", "ru": "ResNet: слои"}, uses=BLOCK_CHECKS)
 def ResNet_layers(ResNet: Any) -> None:
-    stored = load(LESSON)["resnet"]["forward"]
+    stored = load(NAME)["resnet"]["forward"]
     model, _ = _build_resnet(ResNet, stored["num_classes"], tuple(stored["input_shape"]))
     resnet_problems(model, stored["num_classes"])
 
@@ -444,7 +444,7 @@ def ResNet_layers(ResNet: Any) -> None:
 @check({"en": "ResNet: output shape and parameters", "ru": "ResNet: размерность выхода и число параметров"},
        uses=BLOCK_CHECKS)
 def ResNet_shape_params(ResNet: Any) -> None:
-    for case in load(LESSON)["resnet"]["shape_cases"]:
+    for case in load(NAME)["resnet"]["shape_cases"]:
         num_classes = case["num_classes"]
         model, output = _build_resnet(ResNet, num_classes, tuple(case["input_shape"]))
         if output.ndim == 2 and output.shape[1] != num_classes:
@@ -473,7 +473,7 @@ def _block_class_problem(model: Any) -> str | None:
 @check({"en": "ResNet: output values with the reference weights, both modes",
         "ru": "ResNet: значения выхода с весами эталонной модели, оба режима"}, uses=BLOCK_CHECKS)
 def ResNet_forward(ResNet: Any) -> None:
-    stored = load(LESSON)["resnet"]["forward"]
+    stored = load(NAME)["resnet"]["forward"]
     num_classes = stored["num_classes"]
     model, _ = _build_resnet(ResNet, num_classes, tuple(stored["input_shape"]))
     x = image_input(tuple(stored["input_shape"]))
@@ -539,8 +539,8 @@ def resnet_rows(num_classes: int, channels: int = 1) -> list[dict[str, Any]]:
 
 
 def exercise_of(grade_id: str) -> str:
-    """The answer cell a grade cell checks: grade ids are ``<exercise>_<part>``."""
-    return next(name for name in EXERCISES if grade_id.startswith(name + "_"))
+    """The answer cell a grade cell checks (see ``Lesson.exercise_of``)."""
+    return LESSON.exercise_of(grade_id)
 
 
 def hidden_case(grade_id: str, seed: int) -> dict[str, Any]:
@@ -621,7 +621,7 @@ def hidden_outputs(grade_id: str, cls: Any, seed: int) -> dict[str, np.ndarray]:
 
 def record_hidden(grade_id: str, cls: Any) -> None:
     """Called by the hidden part of a grade cell while nbgrader grades; does nothing otherwise."""
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     hidden.record(grade_id, lambda seed: hidden_outputs(grade_id, cls, seed))
 
@@ -679,5 +679,4 @@ __all__ = [
     "ResNet_forward",
 ]
 
-install_ipython_display(EXERCISES)
-fast_mode.activate_if_grading()
+LESSON = Lesson(NAME, EXERCISES, record_hidden, verify_hidden)

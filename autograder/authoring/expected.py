@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder.build.mutations import MUTATIONS, variant
-from autograder.expected import path_for
+from autograder import paths
+from autograder.authoring.mutations import MUTATIONS, variant
+from autograder.learner.expected import path_for
+from autograder.learner.i18n import LANGUAGES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.REPO
 COMMAND = "python -m autograder generate expected"
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -68,9 +70,9 @@ def _stage_labels(table: list[dict[str, Any]]) -> list[dict[str, str]]:
 def residual_networks() -> dict[str, Any]:
     import keras
 
-    from autograder.checks.compare import layer_table
-    from autograder.checks.residual_networks import CASES, run_case
-    from autograder.datasets import find_data_dir
+    from autograder.learner.checks.compare import layer_table
+    from autograder.learner.checks.residual_networks import CASES, run_case
+    from autograder.learner.datasets import find_data_dir
     from solutions import residual_networks as reference
 
     blocks = {}
@@ -159,7 +161,7 @@ def result_md(summary: str, lang: str) -> str:
 
 def _with_reference_weights(model: Any, x: np.ndarray, training: bool, seed: int) -> np.ndarray:
     """``model`` (the reference or a variant of it) run on ``x`` holding the checks' reference weights."""
-    from autograder.checks import residual_units as check
+    from autograder.learner.checks import residual_units as check
 
     with warnings.catch_warnings():  # a variant may leave a layer unused, and Keras warns about it
         warnings.simplefilter("ignore")
@@ -172,7 +174,7 @@ def _with_reference_weights(model: Any, x: np.ndarray, training: bool, seed: int
 
 def _forward(build: Any, variants: dict[str, Any], x: np.ndarray, seed: int, spec: dict[str, Any]) -> dict[str, Any]:
     """Reference outputs in both modes, and the outputs of the known wrong variants that differ from them."""
-    from autograder.checks import residual_units as check
+    from autograder.learner.checks import residual_units as check
 
     reference = build(None)
     check.forward(reference, type(reference).__name__, x, False)
@@ -191,8 +193,8 @@ def _forward(build: Any, variants: dict[str, Any], x: np.ndarray, seed: int, spe
 def residual_units() -> dict[str, Any]:
     import keras
 
-    from autograder.build.mutations import class_variant
-    from autograder.checks import residual_units as check
+    from autograder.authoring.mutations import class_variant
+    from autograder.learner.checks import residual_units as check
     from solutions import residual_units as reference
 
     keras.backend.clear_session()
@@ -241,7 +243,7 @@ def _outputs(lesson: str, values: dict[str, Any]) -> dict[Path, str]:
     summary = values.pop("_summary", None)
     files = {path_for(lesson): json.dumps(values, ensure_ascii=False, indent=1) + "\n"}
     if summary is not None:
-        for lang in ("en", "ru"):
+        for lang in LANGUAGES:
             files[ROOT / "notebooks" / lang / "result.md"] = result_md(summary, lang)
     return files
 

@@ -32,18 +32,21 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from autograder.i18n import message
+from autograder import paths
+from autograder.learner.i18n import LANGUAGES, message
+from autograder.learner.lesson import NAMES
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ROOT / "notebooks" / "src"
-LANGS = ("en", "ru")
+ROOT = paths.REPO
+SOURCES = paths.SOURCES
+_LANGUAGE = "|".join(LANGUAGES)
 HEADER = re.compile(r"^%% (md|code)\b(.*)$")
-LANG_LINE = re.compile(r"^(\s*)#(en|ru)\|(.*)$")
+LANG_LINE = re.compile(rf"^(\s*)#({_LANGUAGE})\|(.*)$")
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-IMAGES = ROOT / "images"
+IMAGES = paths.IMAGES
 # A figure link: ``@IMG@/`` in a lesson source, ``../../images/<lang>/`` in notebooks made before figures
 # were embedded (the course build passes those through the same function).
-FIGURE = re.compile(r'<img src="(?:@IMG@|\.\./\.\./images/(?:en|ru))/(?P<name>[\w.-]+\.png)"(?P<attributes>[^>]*)>')
+FIGURE = re.compile(rf'<img src="(?:@IMG@|\.\./\.\./images/(?:{_LANGUAGE}))/(?P<name>[\w.-]+\.png)"'
+                    r'(?P<attributes>[^>]*)>')
 ALT = re.compile(r'\balt="(?P<alt>[^"]*)"')
 
 
@@ -77,14 +80,14 @@ def markdown_for(cell: Cell, lang: str, origin: str) -> str:
     parts: dict[str, list[str]] = {}
     current: str | None = None
     for line in cell.lines:
-        if line.strip() in ("@en", "@ru"):
+        if line.strip() in {f"@{code}" for code in LANGUAGES}:
             current = line.strip()[1:]
             parts[current] = []
         elif current is not None:
             parts[current].append(line)
         elif line.strip():
             raise ValueError(f"{origin}:{cell.line_number}: markdown text before '@en'/'@ru'")
-    missing = [code for code in LANGS if not _strip_blank(parts.get(code, []))]
+    missing = [code for code in LANGUAGES if not _strip_blank(parts.get(code, []))]
     if missing:
         raise ValueError(f"{origin}:{cell.line_number}: markdown cell has no text for {', '.join(missing)}")
     return _strip_blank(parts[lang])
@@ -193,7 +196,7 @@ def attach_figures(cell: nbformat.NotebookNode, lang: str, images: Path = IMAGES
 
 
 def fill(text: str, lesson: str, lang: str) -> str:
-    from autograder.expected import load
+    from autograder.learner.expected import load
 
     def expected(match: re.Match[str]) -> str:
         block = EXPECTED_BLOCKS[lesson][match.group(1)](load(lesson), lang)
@@ -227,11 +230,12 @@ def build(lesson: str, lang: str, source: Path | None = None) -> nbformat.Notebo
 
 
 def target(lesson: str, lang: str) -> Path:
-    return ROOT / "notebooks" / lang / f"{lesson}.ipynb"
+    return paths.NOTEBOOKS / lang / f"{lesson}.ipynb"
 
 
 def lessons() -> list[str]:
-    return sorted(path.stem for path in SOURCES.glob("*.lesson"))
+    """The declared lessons (``autograder.learner.lesson.NAMES``), each with its source here."""
+    return list(NAMES)
 
 
 def render(notebook: nbformat.NotebookNode) -> str:
@@ -245,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for lesson in lessons():
-        for lang in LANGS:
+        for lang in LANGUAGES:
             text, path = render(build(lesson, lang)), target(lesson, lang)
             if args.check:
                 if not path.exists() or path.read_text(encoding="utf-8") != text:

@@ -15,7 +15,7 @@ import inspect
 import os
 from typing import Any
 
-from autograder.i18n import message
+from autograder.learner.i18n import message
 
 GRADING_ENV = "NBGRADER_EXECUTION"
 BATCH = 8

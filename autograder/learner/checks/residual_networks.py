@@ -14,20 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from autograder import fast_mode
-from autograder.checks import CheckFailed, call_student, check, fail, install_ipython_display, running_line
-from autograder.checks import say as say  # for the lesson's own output: print(check.say(...))
-from autograder.checks.compare import expect_close, expect_eager_tensor, expect_shape, layer_table, to_array
-from autograder.expected import array, load
-from autograder.i18n import current_language, message
+from autograder.learner.checks import CheckFailed, call_student, check, fail, running_line
+from autograder.learner.checks import say as say  # for the lesson's own output: print(check.say(...))
+from autograder.learner.checks.compare import expect_close, expect_eager_tensor, expect_shape, layer_table, to_array
+from autograder.learner.expected import array, load
+from autograder.learner.i18n import current_language, message
+from autograder.learner.lesson import Lesson
 
-LESSON = "residual_networks"
+NAME = "residual_networks"
 EXERCISES = ("identity_block", "convolutional_block", "ResNet50", "load_dataset")
 
 
 def exercise_of(grade_id: str) -> str:
-    """The answer cell a grade cell checks: grade ids are ``<exercise>_<part>``."""
-    return next(name for name in EXERCISES if grade_id.startswith(name + "_"))
+    """The answer cell a grade cell checks (see ``Lesson.exercise_of``)."""
+    return LESSON.exercise_of(grade_id)
 
 
 def seed_input() -> np.ndarray:
@@ -86,7 +86,7 @@ def run_case(function: Any, case: str, strict_seed: bool = False) -> Any:
 
 
 def _expected(case: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    stored = load(LESSON)["blocks"][case]
+    stored = load(NAME)["blocks"][case]
     return array(stored["output"]), {key: array(value) for key, value in stored.get("mistakes", {}).items()}
 
 
@@ -163,7 +163,7 @@ def _student_table(ResNet50: Any) -> list[dict[str, Any]]:
 
 
 def _where(index: int, total: int) -> str:
-    stage = load(LESSON)["resnet50"]["stages"][index][current_language()]
+    stage = load(NAME)["resnet50"]["stages"][index][current_language()]
     return message("layer_where", index=index + 1, total=total, stage=stage)
 
 
@@ -185,7 +185,7 @@ def compare_tables(expected: list[dict[str, Any]], found: list[dict[str, Any]], 
 
 
 def _compare_layers(ResNet50: Any, fields: tuple[str, ...]) -> None:
-    compare_tables(load(LESSON)["resnet50"]["layers"], _student_table(ResNet50), fields)
+    compare_tables(load(NAME)["resnet50"]["layers"], _student_table(ResNet50), fields)
 
 
 @check({"en": "ResNet50: layers in order", "ru": "ResNet50: последовательность слоёв"}, uses=BLOCK_CHECKS)
@@ -197,7 +197,7 @@ def ResNet50_layers(ResNet50: Any) -> None:
        uses=BLOCK_CHECKS)
 def ResNet50_shapes(ResNet50: Any) -> None:
     _compare_layers(ResNet50, ("output_shape", "params"))
-    expected_total = load(LESSON)["resnet50"]["total_params"]
+    expected_total = load(NAME)["resnet50"]["total_params"]
     found_total = sum(row["params"] for row in _student_table(ResNet50))
     if found_total != expected_total:
         fail("param_total", expected=expected_total, found=found_total)
@@ -212,7 +212,7 @@ def ResNet50_config(ResNet50: Any) -> None:
 
 
 def _load_student_data(load_dataset: Any) -> tuple[np.ndarray, ...]:
-    from autograder.datasets import find_data_dir
+    from autograder.learner.datasets import find_data_dir
 
     data_dir = find_data_dir()
     result = call_student(load_dataset, "load_dataset", data_dir / "train_digits.h5", data_dir / "test_digits.h5")
@@ -224,7 +224,7 @@ def _load_student_data(load_dataset: Any) -> tuple[np.ndarray, ...]:
 @check({"en": "load_dataset: images", "ru": "load_dataset: изображения"})
 def load_dataset_images(load_dataset: Any) -> None:
     X_train, _, X_test, _ = _load_student_data(load_dataset)
-    stored = load(LESSON)["dataset"]
+    stored = load(NAME)["dataset"]
     for label, X, want in (("X_train", X_train, stored["X_train"]), ("X_test", X_test, stored["X_test"])):
         if tuple(X.shape) != tuple(want["shape"]):
             fail("array_shape", array=label, expected=tuple(want["shape"]), found=tuple(X.shape))
@@ -241,7 +241,7 @@ def load_dataset_images(load_dataset: Any) -> None:
 @check({"en": "load_dataset: one-hot labels", "ru": "load_dataset: метки one-hot"})
 def load_dataset_labels(load_dataset: Any) -> None:
     _, Y_train, _, Y_test = _load_student_data(load_dataset)
-    stored = load(LESSON)["dataset"]
+    stored = load(NAME)["dataset"]
     classes = stored["classes"]
     for label, Y, want in (("Y_train", Y_train, stored["Y_train"]), ("Y_test", Y_test, stored["Y_test"])):
         labels = np.asarray(want["labels"])
@@ -335,7 +335,7 @@ def hidden_outputs(grade_id: str, function: Any, seed: int) -> dict[str, Any]:
 
 def record_hidden(grade_id: str, function: Any) -> None:
     """Called by the hidden part of a grade cell while nbgrader grades; does nothing otherwise."""
-    from autograder.checks import hidden
+    from autograder.learner.checks import hidden
 
     hidden.record(grade_id, lambda seed: hidden_outputs(grade_id, function, seed))
 
@@ -387,5 +387,4 @@ __all__ = [
     "load_dataset_labels",
 ]
 
-install_ipython_display(EXERCISES)
-fast_mode.activate_if_grading()
+LESSON = Lesson(NAME, EXERCISES, record_hidden, verify_hidden)

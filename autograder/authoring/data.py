@@ -30,8 +30,8 @@ carry a fixed date.
 
 Usage::
 
-    python -m autograder.build.data            # rebuild data/
-    python -m autograder.build.data --check    # exit 1 if the committed files are out of date
+    python -m autograder.authoring.data            # rebuild data/
+    python -m autograder.authoring.data --check    # exit 1 if the committed files are out of date
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ import h5py
 import numpy as np
 from PIL import Image
 
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data"
+from autograder.paths import DATA
+
+DEFAULT_OUT = DATA
 TRAIN_NAME = "train_digits.h5"
 TEST_NAME = "test_digits.h5"
 SAMPLE_NAME = "sample_digit.png"
@@ -73,7 +75,7 @@ CHUNK_IMAGES = 64
 GZIP_LEVEL = 9
 LIBVER = ("earliest", "v110")
 
-GENERATED_BY = "python -m autograder.build.data"
+GENERATED_BY = "python -m autograder.authoring.data"
 SOURCE = (
     "UCI Machine Learning Repository: Optical Recognition of Handwritten Digits, "
     "E. Alpaydin and C. Kaynak (1998), https://doi.org/10.24432/C50P49, "
@@ -215,7 +217,7 @@ def check(out_dir: Path = DEFAULT_OUT) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m autograder.build.data",
+        prog="python -m autograder.authoring.data",
         description="Build the bundled UCI-digits substitutes for the SIGNS dataset and for MNIST.",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")

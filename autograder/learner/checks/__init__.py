@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from autograder.i18n import message
+from autograder.learner.i18n import message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,7 +69,7 @@ def check(what: dict[str, str], uses: Mapping[str, Sequence[Callable[..., Any]]]
     def decorate(body: F) -> F:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> None:
-            from autograder.i18n import current_language
+            from autograder.learner.i18n import current_language
 
             label = what[current_language()]
             try:
@@ -96,7 +96,7 @@ _VERDICTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, str], str | None]] = w
 
 def first_failure(checks: Sequence[Callable[..., Any]], learner: Any) -> str | None:
     """The failure text ("label — message") of the first of ``checks`` that ``learner`` fails, silently."""
-    from autograder.i18n import current_language
+    from autograder.learner.i18n import current_language
 
     key = (tuple(checks), current_language())
     try:
@@ -109,7 +109,7 @@ def first_failure(checks: Sequence[Callable[..., Any]], learner: Any) -> str | N
 
 
 def _first_failure(checks: Sequence[Callable[..., Any]], learner: Any) -> str | None:
-    from autograder.i18n import current_language
+    from autograder.learner.i18n import current_language
 
     for grade_check in checks:
         body = getattr(grade_check, "__wrapped__", grade_check)

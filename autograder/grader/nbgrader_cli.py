@@ -1,4 +1,4 @@
-"""``python -m autograder.course.nbgrader_cli ARGS``: nbgrader's own command line, started faster.
+"""``python -m autograder.grader.nbgrader_cli ARGS``: nbgrader's own command line, started faster.
 
 nbformat imports jsonschema, which imports the optional ``rfc3987_syntax`` package to check
 "iri" strings; that package compiles a Lark grammar on import, ~1.3 s of the ~3.5 s it takes
@@ -15,10 +15,30 @@ through :func:`main`, which puts this Python's own scripts folder first on PATH.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 SKIPPED_IMPORTS = ("rfc3987_syntax",)
+NBGRADER = (sys.executable, "-I", "-m", "autograder.grader.nbgrader_cli")  # nbgrader's CLI, started faster
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader command failed; ``cause`` is nbgrader's own, one line."""
+
+    def __init__(self, command: str, cause: str) -> None:
+        super().__init__(f"nbgrader {command} failed: {cause}")
+        self.command, self.cause = command, cause
+
+
+def run_nbgrader(root: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """Run an nbgrader command in the course ``root``; NbgraderFailed with nbgrader's own error on failure."""
+    run = subprocess.run([*NBGRADER, *args], cwd=root, capture_output=True, text=True, timeout=timeout)
+    if run.returncode != 0:
+        cause = error_cause(run.stdout + "\n" + run.stderr) or f"exit code {run.returncode}"
+        raise NbgraderFailed(" ".join(args), cause)
+    return run
 
 
 def skip_slow_imports() -> None:

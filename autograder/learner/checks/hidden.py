@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ def record(grade_id: str, produce: Callable[[int], dict[str, Any]]) -> None:
     folder = os.environ.get(RECORD_ENV)
     if not folder:
         return
-    from autograder.checks import quiet_stderr
+    from autograder.learner.checks import quiet_stderr
 
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
@@ -43,6 +44,8 @@ def record(grade_id: str, produce: Callable[[int], dict[str, Any]]) -> None:
 
 
 MAX_UNPACKED = 256 * 2**20  # bytes of arrays in one recording, whatever its compressed size
+# The files record() writes, one per grade cell: the grader reads nothing else from the recordings folder.
+RECORDING_NAME = re.compile(r"^[A-Za-z0-9_]{1,80}(\.npz|\.error\.txt)$")
 
 
 def parse_recording(recordings: dict[str, bytes | str], grade_id: str) -> dict[str, np.ndarray] | str:
