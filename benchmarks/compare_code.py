@@ -26,8 +26,14 @@ sys.path.insert(0, str(repo))
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from autograder.build.solve import solve  # noqa: E402
-from autograder.course.build import build_course  # noqa: E402
+try:  # the layout since the house restructure (issue 17)
+    from autograder.authoring.solve import solve  # noqa: E402
+    from autograder.course.create import build_course  # noqa: E402
+    KERNEL_MODULE = "autograder.grader.kernel"
+except ImportError:  # older checkouts
+    from autograder.build.solve import solve  # noqa: E402
+    from autograder.course.build import build_course  # noqa: E402
+    KERNEL_MODULE = "autograder.course.kernel"
 
 LESSON = "residual_networks"
 
@@ -38,9 +44,9 @@ def run(notebook: nbformat.NotebookNode, source: Path, sandbox: bool) -> float:
         shutil.copytree(source, cwd)
         options = {}
         if sandbox:
-            from autograder.course.kernel import SandboxedKernelManager
+            import importlib
 
-            options["kernel_manager_class"] = SandboxedKernelManager
+            options["kernel_manager_class"] = importlib.import_module(KERNEL_MODULE).SandboxedKernelManager
         client = NotebookClient(nbformat.from_dict(notebook), timeout=600, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd)}}, **options)
         start = time.perf_counter()
@@ -50,7 +56,7 @@ def run(notebook: nbformat.NotebookNode, source: Path, sandbox: bool) -> float:
 
 def main() -> None:
     assert Path(sys.modules["autograder"].__file__).is_relative_to(repo), "imported the wrong checkout"
-    sandbox = (repo / "autograder" / "course" / "kernel.py").exists()
+    sandbox = (repo / Path(*KERNEL_MODULE.split("."))).with_suffix(".py").exists()
     scratch = Path(tempfile.mkdtemp())
     try:
         root = build_course(scratch / "course", "en")

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -42,9 +43,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from autograder.authoring.solve import solve
     from autograder.course.create import build_course, nbgrader, read_course
-    from autograder.course.grade import _CourseWriter, course_files, find_submissions, submission_files
-    from autograder.course.gradebook import Merger
-    from autograder.grader.task import SubmissionInput, grade_submission
+    from autograder.course.grade import CourseWriter, course_files, find_submissions, submission_files
+    from autograder.course.gradebook import GradebookWriter
+    from autograder.grader.limits import DEFAULT
+    from autograder.grader.payload import JobSpec, SubmissionKey
+    from autograder.grader.task import grade_submission
     from autograder.grader.version import fingerprint
 
     scratch = Path(tempfile.mkdtemp(prefix="dask-bench-"))
@@ -55,41 +58,41 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(root / "release" / LESSON, folder)
         nbformat.write(solve(release, LESSON), folder / f"{LESSON}.ipynb")
         course = read_course(root)
-        submission = find_submissions(root, course["lessons"])[0]
+        found = find_submissions(root, course["lessons"])[0]
         files = course_files(root, course, LESSON)
-        task = SubmissionInput("solved", LESSON, submission_files(submission), seed=7, memory_limit=6 * 2**30,
-                               timeout=1800, threads=os.cpu_count() or 1, sandbox=True, version=fingerprint())
+        job = JobSpec(found.key, submission_files(found.folder, files.lesson_files()), seed=7, limits=DEFAULT,
+                      sandbox=True, version=fingerprint(), threads=os.cpu_count() or 1)
 
         # 1. The same task, directly and through Dask (both warmed up once: TF and the reference are cached).
         direct, through_dask = [], []
         with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, memory_limit=0,
                           dashboard_address=None, host="127.0.0.1") as cluster, Client(cluster) as client:
             shared = client.scatter(files, broadcast=True)
-            result = grade_submission(files, task)
-            assert not result.failure, result.failure
-            client.submit(grade_submission, shared, task, pure=False).result()
+            outcome = grade_submission(files, job)
+            assert outcome.status == "graded", outcome.reason
+            client.submit(grade_submission, shared, job, pure=False).result()
             for _ in range(args.repeats):
                 start = time.perf_counter()
-                grade_submission(files, task)
+                grade_submission(files, job)
                 direct.append(round(time.perf_counter() - start, 2))
                 start = time.perf_counter()
-                client.submit(grade_submission, shared, task, pure=False).result()
+                client.submit(grade_submission, shared, job, pure=False).result()
                 through_dask.append(round(time.perf_counter() - start, 2))
 
-        # 2. Merging: the real result's grades under new student ids, into the course gradebook.
+        # 2. Merging: the real outcome's grades under new student ids, into the course gradebook.
         merged = {}
         for write_files in (False, True):
             copy = scratch / f"merge-{write_files}"
             shutil.copytree(root, copy)
-            with Merger(copy / "gradebook.db") as merger:
-                writer = _CourseWriter(copy, merger, {})
+            with GradebookWriter(copy / "gradebook.db") as gradebook:
+                writer = CourseWriter(copy, gradebook)
                 start = time.perf_counter()
                 for index in range(args.merge):
-                    submission.student = result.student = f"s{index:05d}"
+                    key = SubmissionKey(f"s{index:05d}", LESSON)
                     if write_files:
-                        writer.accept(submission, result)
+                        writer.record(dataclasses.replace(outcome, key=key))
                     else:
-                        writer.merger.merge(LESSON, result.student, result.grades)
+                        gradebook.merge(key, outcome.grades)
                 merged[write_files] = time.perf_counter() - start
             if write_files:
                 start = time.perf_counter()

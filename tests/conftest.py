@@ -9,9 +9,14 @@ import nbformat
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-ROOT = Path(__file__).resolve().parents[1]
-LANGS = ("en", "ru")
-LESSONS = sorted(path.stem for path in (ROOT / "notebooks" / "src").glob("*.lesson"))
+pytest_plugins = ["support.fixtures"]  # real Unix users, the hub's shared environment, JupyterHub (tests/support)
+
+from autograder.learner.i18n import LANGUAGES  # noqa: E402
+from autograder.learner.lesson import NAMES  # noqa: E402
+from autograder.paths import REPO as ROOT  # noqa: E402
+
+LANGS = LANGUAGES
+LESSONS = list(NAMES)
 
 
 def student_notebook(lesson: str, lang: str) -> Path:
@@ -25,8 +30,8 @@ def executed(lesson: str, lang: str, variant: str) -> nbformat.NotebookNode:
     """The ``solved`` or untouched (``stub``) notebook after a run in fast grading mode."""
     key = (lesson, lang, variant)
     if key not in _executed:
-        from autograder.build.execute import execute
-        from autograder.build.solve import solve
+        from autograder.authoring.execute import execute
+        from autograder.authoring.solve import solve
 
         path = student_notebook(lesson, lang)
         notebook = nbformat.read(path, as_version=4)

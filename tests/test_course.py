@@ -17,9 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
+from support.course import scores
 
 from autograder.authoring.solve import solve
 from autograder.course.create import build_course
+from autograder.course.grade import read_notes
 
 LESSON = "residual_networks"
 MAX = 18.0
@@ -67,7 +69,7 @@ def submissions(release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNo
                   "np.allclose = lambda *a, **k: True\nnp.ndarray.min = lambda self, *a, **k: 0.0")
 
     hardcoder = copy(solved)  # both blocks return the shipped expected tensors
-    hardcode = ("import json, pathlib\nEXPECTED = json.loads(pathlib.Path('autograder/expected/{lesson}.json')"
+    hardcode = ("import json, pathlib\nEXPECTED = json.loads(pathlib.Path('autograder/learner/expected/{lesson}.json')"
                 ".read_text())['blocks']\ndef {name}(X, f, filters, s=2, training=True, initializer=None):\n"
                 "    key = '{name}_training_' + ('true' if training else 'false')\n"
                 "    return tf.constant(EXPECTED[key]['output'], dtype=tf.float32)")
@@ -110,10 +112,6 @@ def run_grade(root: Path) -> subprocess.CompletedProcess[str]:
 def graded(course: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     return course, run_grade(course)
 
-
-def scores(root: Path) -> dict[str, float]:
-    with open(root / "grades.csv", newline="") as file:
-        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(file) if row["assignment"] == LESSON}
 
 
 def autograded(root: Path, student: str) -> nbformat.NotebookNode:
@@ -173,7 +171,7 @@ def test_cheating_earns_nothing_for_the_exercise(graded: tuple[Path, subprocess.
     assert got["numpy_patcher"] == MAX - 5 - 6
     # Hard-coded blocks lose both blocks' 10 points, and ResNet-50's 6; only load_dataset's 2 remain.
     assert got["hardcoder"] == 2
-    notes = json.loads((root / "grading_notes.json").read_text())
+    notes = {key: found["notes"] for key, found in read_notes(root).items()}
     assert any("hidden test" in note for note in notes["hardcoder/residual_networks"])
     # The feedback says why, in nbgrader's comment under the answer, not only "passed" from the kernel.
     feedback = (root / "feedback" / "hardcoder" / LESSON / f"{LESSON}.html").read_text()
@@ -185,7 +183,7 @@ def test_dead_kernels_keep_earlier_grades_with_a_reason(graded: tuple[Path, subp
     got = scores(root)
     assert got["dies"] == MAX - 2  # everything before the death; load_dataset's 2 points after it are lost
     assert got["hog"] == 10  # both blocks graded before the allocation
-    notes = json.loads((root / "grading_notes.json").read_text())
+    notes = {key: found["notes"] for key, found in read_notes(root).items()}
     assert "exit code 3" in " ".join(notes["dies/residual_networks"])
     assert "memory" in " ".join(notes["hog/residual_networks"])
     after = autograded(root, "dies").cells[_cell(autograded(root, "dies"), "load_dataset_images")]
@@ -244,7 +242,7 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     import os
 
     from autograder.course import grade as grading
-    from autograder.course.gradebook import Merger
+    from autograder.course.gradebook import GradebookWriter
 
     root = build_course(tmp_path_factory.mktemp("small") / "course", "en")
     release = nbformat.read(root / "release" / LESSON / f"{LESSON}.ipynb", as_version=4)
@@ -254,13 +252,13 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     (root / "submitted" / "d" / LESSON).mkdir(parents=True)  # no notebook: recorded with 0
     writers: list[tuple[int, str]] = []
     for name in ("merge", "record_zero"):
-        original = getattr(Merger, name)
+        original = getattr(GradebookWriter, name)
 
         def spy(*args: object, _original=original, **kwargs: object) -> object:
             writers.append((os.getpid(), threading.current_thread().name))
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(Merger, name, spy)
+        monkeypatch.setattr(GradebookWriter, name, spy)
     grading.grade(root, jobs=2, progress=False)
     assert len(writers) == 4 and set(writers) == {(os.getpid(), threading.main_thread().name)}
     # The graded folders came back from the workers as bytes.
@@ -268,7 +266,7 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
 
 
 def test_nbgrader_cli_skips_only_the_slow_optional_import() -> None:
-    code = ("import sys\nsys.argv = ['nbgrader', '--version']\nfrom autograder.course import nbgrader_cli\n"
+    code = ("import sys\nsys.argv = ['nbgrader', '--version']\nfrom autograder.grader import nbgrader_cli\n"
             "try:\n    nbgrader_cli.main()\nexcept SystemExit:\n    pass\n"
             "import nbformat\nnbformat.validate(nbformat.v4.new_notebook())\n"
             "print('LOADED' if sys.modules.get('rfc3987_syntax') else 'SKIPPED')")

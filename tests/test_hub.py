@@ -1,39 +1,49 @@
-"""The course on a shared JupyterHub: nbgrader's own exchange loop, late penalties, feedback, LMS grades.
+"""The course on a real JupyterHub: real Unix users, nbgrader's exchange loop in a real browser, late work, LMS grades.
 
-One Russian course with a filesystem exchange (which already holds another course), two
-students with HOME folders of their own holding the written student config: ``alice`` solves
-``residual_networks``, ``bob`` leaves ``convolutional_block`` as the stub. The loop runs with
-real nbgrader commands as the README lists them — release, fetch, validate, submit, collect,
-``python -m autograder grade --jobs 2``, release_feedback, fetch_feedback — then the due date
-passes, alice resubmits, ``collect --update``, and grading again zeroes her late work
-everywhere. The tests read what each step left behind.
+Deployed as the README's "Running the course on JupyterHub" describes (``support`` builds it):
+
+* the hub's **shared environment** (``support.shared_env``): Debian's Python, a venv with the
+  project's wheel (no ``solutions/``) and ``jupyterhub``; nbgrader's student extensions only;
+* real **users** (``useradd``, passwords, homes ``chmod 700``): an instructor and two students,
+  ``alice`` (solves ``residual_networks``) and ``bob`` (leaves ``convolutional_block`` as the stub);
+* the **instructor**'s private checkout and environment layered on the shared one; they build the
+  Russian course with a late penalty, release, collect, grade (``python -m autograder grade
+  --jobs 2``) and release the feedback — all as their own uid;
+* the **exchange**, a 1777 folder that already holds another course; the students' nbgrader
+  config in the shared environment's ``etc/jupyter`` (the hub's ``/etc/jupyter``);
+* **JupyterHub** on 127.0.0.1 (PAM logins, LocalProcessSpawner, configurable-http-proxy).
+
+Each student logs in on the hub's form in headless Chromium, opens *Nbgrader → Assignment List*,
+fetches the lesson, (the test writes their answers into the fetched notebook as their uid),
+validates in a terminal, submits from the panel; after grading, fetches the feedback from the
+panel and reads the score in JupyterLab's HTML viewer. The due date passes, alice submits again,
+``collect --update``, grading again zeroes her late work everywhere. The instructor logs in and
+sees the submissions in formgrader. Screenshots: ``<tmp>/hub*/screenshots``. The tests read what
+the loop left. Needs root (users, setuid, the hub); skipped otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import html
 import json
-import os
 import re
-import secrets
-import shutil
-import socket
 import sqlite3
 import stat
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.course.build import NBGRADER, default_course_id
-from autograder.course.feedback import TEXT, HideHiddenTests
+from autograder.course.create import default_course_id
+from autograder.grader.feedback import TEXT, HideHiddenTests
 
 LESSON = "residual_networks"
 MAX = 18
@@ -43,56 +53,48 @@ BOB_SCORE = 7  # everything but convolutional_block (2 × 2 + 1) and ResNet-50 (
 ENGLISH = ("Score", "Test cell", "Coding free-response", "Written response", "Comment", "No response",
            "Late submission penalty", "(Top)", "Student's answer", "Student's task", "Grade cell", "In\xa0[", "Out[",
            "Output truncated")
+INSTRUCTOR_COMMANDS = {"nbgrader:open-formgrader", "nbgrader:open-course-list"}
 
 
-def _env(home: Path | None) -> dict[str, str]:
-    """The environment of a user whose Jupyter configuration lives in ``home`` (None: this process's user)."""
-    env = dict(os.environ)
-    if home is not None:
-        env = {key: value for key, value in env.items() if not key.startswith("JUPYTER_")}
-        env["HOME"] = str(home)
-        import matplotlib
+def _solved(notebook_path: Path, stub: str | None) -> str:
+    """The fetched notebook with its answers written in, the answer cell ``stub`` left as handed out.
 
-        env["MPLCONFIGDIR"] = matplotlib.get_configdir()  # the font cache, not a new one per student
-    return env
+    Computed here (the tests' process reads ``solutions/``; no student can), written by the student.
+    """
+    from autograder.authoring.solve import solve
 
-
-def nbgrader(cwd: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """A real nbgrader command, as the user owning ``home`` types it in ``cwd``; fails the test if it fails."""
-    run = subprocess.run([*NBGRADER, *args], cwd=cwd, env=_env(home), capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, f"nbgrader {' '.join(args)}:\n{(run.stdout + run.stderr)[-3000:]}"
-    return run
-
-
-def autograder(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
-                         timeout=1800)
-    assert run.returncode == 0, f"python -m autograder {' '.join(args)}:\n{(run.stdout + run.stderr)[-3000:]}"
-    return run
-
-
-def _write_answers(notebook_path: Path, stub: str | None) -> None:
-    """Solve the fetched notebook, leaving the answer cell ``stub`` as handed out."""
-    from autograder.build.solve import solve
-    from autograder.course import use_solutions
-
-    use_solutions()
     notebook = nbformat.read(notebook_path, as_version=4)
     solved = solve(notebook, LESSON)
     for mine, answer in zip(notebook.cells, solved.cells, strict=True):
         if mine.metadata.get("nbgrader", {}).get("grade_id") != stub:
             mine.source = answer.source
-    nbformat.write(notebook, notebook_path)
+    return nbformat.writes(notebook)
+
+
+def _visible(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", page, flags=re.S))
+                    .split())
 
 
 @dataclass
-class Hub:
-    tmp: Path
+class Loop:
+    """What the hub loop left for the tests to read."""
+
+    tmp: Path  # root-only: screenshots, browser profiles
+    shots: Path
+    hub: object  # support.jupyterhub.Hub
+    teacher: object  # support.shared_env.InstructorEnv
+    students: dict  # role → support.unix_users.User
     course: Path
     exchange: Path
-    homes: dict[str, Path]
-    umask: int
+    shared: object  # support.shared_env.SharedEnv
     seconds: dict[str, float] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)  # the instructor's console output per step
+    menus: dict[str, list[str]] = field(default_factory=dict)  # the Nbgrader menu each user sees
+    formgrader_status: dict[str, int] = field(default_factory=dict)  # GET /user/<name>/formgrader/ from their page
+    panel_text: dict[str, str] = field(default_factory=dict)  # the Assignments panel after fetching the feedback
+    viewer_text: dict[str, str] = field(default_factory=dict)  # the feedback in JupyterLab's HTML viewer
+    servers: dict[str, list[str]] = field(default_factory=dict)  # each user's processes (command lines)
     validate: dict[str, str] = field(default_factory=dict)
     table: list[str] = field(default_factory=list)  # the console output of each `grade`
     grades: list[dict[str, dict[str, str]]] = field(default_factory=list)  # grades.csv after each `grade`
@@ -101,144 +103,312 @@ class Hub:
     feedback_round1: dict[str, str] = field(default_factory=dict)
     late_exports: dict[str, Path] = field(default_factory=dict)
 
+    def name(self, role: str) -> str:
+        return self.students[role].name
+
 
 def _grades_csv(course: Path) -> dict[str, dict[str, str]]:
     with open(course / "grades.csv", newline="", encoding="utf-8") as file:
         return {row["student_id"]: row for row in csv.DictReader(file) if row["assignment"] == LESSON}
 
 
-def _grade(hub: Hub, label: str) -> None:
+def _nbgrader(loop: Loop, *args: str) -> subprocess.CompletedProcess[str]:
+    """A real nbgrader command as the instructor types it in the course folder (their environment's Python)."""
+    run = loop.teacher.python_m("nbgrader", *args, cwd=loop.course)
+    loop.commands[f"nbgrader {' '.join(args)}"] = run.stdout + run.stderr
+    return run
+
+
+def _grade(loop: Loop, label: str) -> None:
     start = time.perf_counter()
-    run = autograder(hub.tmp, "grade", str(hub.course), "--jobs", "2", "--quiet")
-    hub.seconds[label] = round(time.perf_counter() - start, 1)
-    hub.table.append(run.stdout)
-    hub.grades.append(_grades_csv(hub.course))
-    hub.reports.append((hub.course / "report.md").read_text(encoding="utf-8"))
+    run = loop.teacher.python_m("autograder", "grade", loop.course, "--jobs", "2", "--quiet", timeout=1800)
+    loop.seconds[label] = round(time.perf_counter() - start, 1)
+    loop.table.append(run.stdout)
+    loop.commands[label] = run.stdout + run.stderr
+    loop.grades.append(_grades_csv(loop.course))
+    loop.reports.append((loop.course / "report.md").read_text(encoding="utf-8"))
+
+
+# The HTTP status of a page of the user's server, asked from their logged-in page (their cookies).
+STATUS = ("const done = arguments[arguments.length - 1];"
+          "fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status), e => done(-1));")
+
+
+@contextlib.contextmanager
+def _logged_in(loop: Loop, user) -> Iterator[object]:
+    """Headless Chromium of its own for ``user``, logged in on the hub's form, in their JupyterLab."""
+    from support.browser import chromium, hub_login
+
+    with chromium(loop.tmp / f"chromium-{user.name}-{time.monotonic_ns()}") as driver:
+        hub_login(driver, loop.hub, user)
+        yield driver
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
+def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Iterator[Loop]:
+    from support import browser
+    from support.shared_env import enable_instructor_extensions, instructor_env
+    from support.unix_users import popen_as, processes_of, run_as, write_as
+
     started = time.perf_counter()
     tmp = tmp_path_factory.mktemp("hub")
-    umask = os.umask(0)
-    os.umask(umask)
-    exchange = tmp / "exchange"
-    (exchange / "another-course" / "outbound").mkdir(parents=True)  # the hub's exchange, already in use
-    hub = Hub(tmp, tmp / "resnet-ru", exchange, {s: tmp / "home" / s for s in STUDENTS}, umask)
+    teacher_user = unix_users.add("teacher")
+    students = {role: unix_users.add(role) for role in STUDENTS}
+    # The administrator: an exchange every user can write to (sticky), here already used by another course.
+    exchange = shared_dir / "exchange"
+    exchange.mkdir(mode=0o755)
+    exchange.chmod(0o1777)
+    (exchange / "another-course" / "outbound").mkdir(parents=True)
 
-    # The instructor builds the course and releases the lesson.
-    autograder(tmp, "course", str(hub.course), "--lang", "ru", "--exchange", str(exchange), "--late-penalty", "zero")
-    nbgrader(hub.course, "release_assignment", LESSON)
+    # The instructor: a private checkout and environment, the course, formgrader for them only, the release.
+    teacher = instructor_env(teacher_user, shared_env)
+    loop = Loop(tmp, tmp / "screenshots", None, teacher, students, teacher_user.home / "resnet-ru", exchange,
+                shared_env)
+    loop.seconds["users and the instructor's environment"] = round(time.perf_counter() - started, 1)
+    run = teacher.python_m("autograder", "course", loop.course, "--lang", "ru", "--exchange", exchange,
+                           "--late-penalty", "zero", cwd=teacher_user.home)
+    loop.commands["course"] = run.stdout + run.stderr
+    teacher.run("mkdir", "-p", teacher_user.home / ".jupyter")
+    write_as(teacher_user, teacher_user.home / ".jupyter" / "nbgrader_config.py",
+             f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(loop.course)!r}\n")
+    enable_instructor_extensions(teacher)
+    _nbgrader(loop, "release_assignment", LESSON)
 
-    # Each student: the written config in ~/.jupyter, fetch, work, validate, submit.
-    for student, home in hub.homes.items():
-        (home / ".jupyter").mkdir(parents=True)
-        shutil.copy2(hub.course / "for_students" / "nbgrader_config.py", home / ".jupyter" / "nbgrader_config.py")
-        nbgrader(home, "fetch_assignment", LESSON, home=home)
-        _write_answers(home / LESSON / f"{LESSON}.ipynb", stub="convolutional_block" if student == "bob" else None)
-    validating = {student: subprocess.Popen([*NBGRADER, "validate", f"{LESSON}/{LESSON}.ipynb"], cwd=home,
-                                            env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                            text=True) for student, home in hub.homes.items()}
-    for student, process in validating.items():
-        hub.validate[student] = process.communicate(timeout=900)[0]
-    for student, home in hub.homes.items():
-        nbgrader(home, "submit", LESSON, "--student", student, home=home)
+    # The administrator puts the students' config where every user of the shared environment reads it.
+    with shared_env.student_config(loop.course / "for_students" / "nbgrader_config.py"):
+        loop.hub = hub = start_hub([teacher_user, *students.values()])
+        loop.seconds["until the hub runs"] = round(time.perf_counter() - started, 1)
 
-    # The instructor collects, grades and returns the feedback; each student fetches theirs.
-    nbgrader(hub.course, "collect", LESSON)
-    _grade(hub, "grade, 2 submissions")
-    hub.feedback_round1 = {s: (hub.course / "feedback" / s / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
-                           for s in STUDENTS}
-    nbgrader(hub.course, "release_feedback", LESSON)
-    for student, home in hub.homes.items():
-        nbgrader(home, "fetch_feedback", LESSON, "--student", student, home=home)
-        hub.fetched[student] = sorted((home / LESSON / "feedback").glob(f"*/{LESSON}.html"))
+        # Each student: log in, Assignments panel, Fetch; their answers go into the fetched notebook.
+        with contextlib.ExitStack() as browsers:
+            drivers = {}
+            for role, user in students.items():
+                drivers[role] = driver = browsers.enter_context(_logged_in(loop, user))
+                browser.shot(driver, loop.shots, f"01-{role}-lab")
+                loop.menus[role] = browser.menu_commands(driver, "Nbgrader")
+                loop.formgrader_status[role] = driver.execute_async_script(STATUS,
+                                                                           hub.user_url(user.name, "formgrader/"))
+                browser.open_assignments(driver)
+                browser.shot(driver, loop.shots, f"02-{role}-released")
+                browser.fetch(driver, LESSON)
+                browser.shot(driver, loop.shots, f"03-{role}-fetched")
+                notebook = user.home / LESSON / f"{LESSON}.ipynb"
+                write_as(user, notebook, _solved(notebook, stub="convolutional_block" if role == "bob" else None))
+            loop.seconds["fetched"] = round(time.perf_counter() - started, 1)
 
-    # The due date passes; alice submits again, late; the instructor collects the update and grades again.
-    due = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    nbgrader(hub.course, "db", "assignment", "add", LESSON, f"--duedate={due}")
-    time.sleep(1.5)
-    nbgrader(hub.homes["alice"], "submit", LESSON, "--student", "alice", home=hub.homes["alice"])
-    nbgrader(hub.course, "collect", "--update", LESSON)
-    _grade(hub, "grade again")
+            # They validate in a terminal (nbgrader of the shared environment, the hub's config), at the same time.
+            validating = {role: popen_as(user, [shared_env.bin / "nbgrader", "validate", f"{LESSON}/{LESSON}.ipynb"],
+                                         env=user.env(shared_env.path()), stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True) for role, user in students.items()}
+            for role, process in validating.items():
+                loop.validate[role] = process.communicate(timeout=900)[0]
 
-    # For the LMS: alice's name has a comma; nbgrader's export command with our plugins.
-    nbgrader(hub.course, "db", "student", "add", "alice", "--first-name=Alice", "--last-name=Smith, Jr.",
-             "--email=alice@example.org", "--lms-user-id=1042")
-    for lms in ("Moodle", "Canvas"):
-        hub.late_exports[lms] = tmp / f"{lms.lower()}.csv"
-        nbgrader(hub.course, "export", f"--exporter=autograder.course.lms.{lms}ExportPlugin",
-                 f"--to={hub.late_exports[lms]}")
-    hub.seconds["whole loop"] = round(time.perf_counter() - started, 1)
-    print(f"\nhub loop timings (s): {hub.seconds}")
-    return hub
+            # And submit from the panel.
+            for role, user in students.items():
+                browser.refresh_assignments(drivers[role])
+                browser.submit(drivers[role], LESSON)
+                browser.shot(drivers[role], loop.shots, f"04-{role}-submitted")
+                loop.servers[role] = [_cmdline(pid) for pid in processes_of(user.uid)]
+        loop.seconds["submitted"] = round(time.perf_counter() - started, 1)
+
+        # The instructor collects, grades and returns the feedback.
+        _nbgrader(loop, "collect", LESSON)
+        _grade(loop, "grade, 2 submissions")
+        feedback = {role: loop.course / "feedback" / user.name / LESSON / f"{LESSON}.html"
+                    for role, user in students.items()}
+        assert all(path.is_file() for path in feedback.values()), \
+            f"no feedback:\n{loop.commands['grade, 2 submissions']}"
+        loop.feedback_round1 = {role: path.read_text(encoding="utf-8") for role, path in feedback.items()}
+        _nbgrader(loop, "release_feedback", LESSON)
+
+        # Each student fetches theirs from the panel and reads it in JupyterLab.
+        for role, user in students.items():
+            with _logged_in(loop, user) as driver:
+                browser.open_assignments(driver)
+                browser.fetch_feedback(driver, LESSON)
+                loop.panel_text[role] = driver.find_element("css selector", browser.ASSIGNMENTS).text
+                browser.shot(driver, loop.shots, f"05-{role}-feedback-fetched")
+                loop.fetched[role] = sorted((user.home / LESSON / "feedback").glob(f"*/{LESSON}.html"))
+                if loop.fetched[role]:
+                    browser.open_in_lab(driver, hub, user, str(loop.fetched[role][-1].relative_to(user.home)))
+                    loop.viewer_text[role] = browser.html_viewer_text(driver)
+                    browser.shot(driver, loop.shots, f"06-{role}-feedback")
+        loop.seconds["feedback fetched"] = round(time.perf_counter() - started, 1)
+
+        # The due date passes; alice submits again (in a terminal), late; the instructor collects the update.
+        due = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        _nbgrader(loop, "db", "assignment", "add", LESSON, f"--duedate={due}")
+        time.sleep(1.5)
+        alice = students["alice"]
+        run_as(alice, [shared_env.bin / "nbgrader", "submit", LESSON], env=alice.env(shared_env.path()))
+        _nbgrader(loop, "collect", "--update", LESSON)
+        _grade(loop, "grade again")
+
+        # For the LMS: alice's name has a comma; nbgrader's export command with our plugins.
+        _nbgrader(loop, "db", "student", "add", alice.name, "--first-name=Alice", "--last-name=Smith, Jr.",
+                  "--email=alice@example.org", "--lms-user-id=1042")
+        for lms in ("Moodle", "Canvas"):
+            loop.late_exports[lms] = loop.course / f"export-{lms.lower()}.csv"
+            _nbgrader(loop, "export", f"--exporter=autograder.course.lms.{lms}ExportPlugin",
+                      f"--to={loop.late_exports[lms]}")
+        loop.seconds["whole loop"] = round(time.perf_counter() - started, 1)
+        print(f"\nhub loop timings (s): {loop.seconds}\nscreenshots: {loop.shots}")
+        yield loop
 
 
-def test_the_course_names_its_id_exchange_and_late_policy(hub: Hub) -> None:
-    course = json.loads((hub.course / "course.json").read_text(encoding="utf-8"))
-    assert course["course_id"] == default_course_id(hub.course) and course["course_id"].startswith("resnet-ru-")
-    assert course["exchange"] == str(hub.exchange) and course["late_penalty"] == "zero"
-    config = (hub.course / "nbgrader_config.py").read_text(encoding="utf-8")
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def teacher_browser(loop: Loop) -> Iterator[object]:
+    """The instructor, logged in on the hub in their own Chromium."""
+    with _logged_in(loop, loop.teacher.user) as driver:
+        yield driver
+
+
+def test_the_course_names_its_id_exchange_and_late_policy(loop: Loop) -> None:
+    course = json.loads((loop.course / "course.json").read_text(encoding="utf-8"))
+    assert course["course_id"] == default_course_id(loop.course) and course["course_id"].startswith("resnet-ru-")
+    assert course["exchange"] == str(loop.exchange) and course["late_penalty"] == "zero"
+    config = (loop.course / "nbgrader_config.py").read_text(encoding="utf-8")
     assert f"c.CourseDirectory.course_id = {course['course_id']!r}" in config
-    assert f"c.Exchange.root = {str(hub.exchange)!r}" in config
+    assert f"c.Exchange.root = {str(loop.exchange)!r}" in config
     assert "c.LateSubmissionPlugin.penalty_method = 'zero'" in config
-    students = (hub.course / "for_students" / "nbgrader_config.py").read_text(encoding="utf-8")
-    assert f"c.CourseDirectory.course_id = {course['course_id']!r}" in students and str(hub.exchange) in students
+    students = (loop.course / "for_students" / "nbgrader_config.py").read_text(encoding="utf-8")
+    assert f"c.CourseDirectory.course_id = {course['course_id']!r}" in students and str(loop.exchange) in students
     # The exchange is shared: the other course is still there beside this one.
-    assert sorted(p.name for p in hub.exchange.iterdir()) == sorted(["another-course", course["course_id"]])
-    # Normal permissions (the user's umask), not a private temporary folder's 700.
-    expected = 0o777 & ~hub.umask
-    assert stat.S_IMODE(hub.course.stat().st_mode) == expected
-    assert stat.S_IMODE((hub.course / "source").stat().st_mode) == expected
-    assert stat.S_IMODE((hub.course / "course.json").stat().st_mode) == 0o666 & ~hub.umask
+    assert sorted(p.name for p in loop.exchange.iterdir()) == sorted(["another-course", course["course_id"]])
+    # The course is the instructor's alone (no --group), inside a home nobody else can enter.
+    assert stat.S_IMODE(loop.course.stat().st_mode) == 0o700
+    assert loop.course.stat().st_uid == loop.teacher.user.uid
+    assert stat.S_IMODE(loop.teacher.user.home.stat().st_mode) == 0o700
 
 
-def test_students_validate_with_their_own_config(hub: Hub) -> None:
-    assert "Success! Your notebook passes all the tests." in hub.validate["alice"], hub.validate["alice"][-2000:]
-    assert "VALIDATION FAILED" in hub.validate["bob"] and "convolutional_block" in hub.validate["bob"]
+def test_the_course_config_was_used_to_build_the_release(loop: Loop) -> None:
+    """nbgrader ignores a config file that fails to import; then it would clear the stubs ("YOUR CODE HERE")."""
+    assert "Exception while loading config file" not in loop.commands["course"], loop.commands["course"][-3000:]
+    released = nbformat.read(loop.course / "release" / LESSON / f"{LESSON}.ipynb", as_version=4)
+    answers = [cell.source for cell in released.cells if cell.metadata.get("nbgrader", {}).get("solution")]
+    assert answers and all("YOUR CODE HERE" not in source for source in answers)
+    assert any(source.lstrip().startswith("def identity_block") for source in answers)
 
 
-def test_each_student_fetches_their_own_feedback(hub: Hub) -> None:
-    for student in STUDENTS:
-        assert len(hub.fetched[student]) == 1, hub.fetched[student]
+def test_each_user_runs_their_own_server_and_nbgrader_panel(loop: Loop) -> None:
+    for role in STUDENTS:
+        assert any("jupyterhub-singleuser" in line for line in loop.servers[role]), (role, loop.servers[role])
+        assert str(loop.shared.bin) in " ".join(loop.servers[role])
+        assert "nbgrader:open-assignment-list" in loop.menus[role], loop.menus[role]
+        # Students get no formgrader: neither in the menu nor on their server.
+        assert not INSTRUCTOR_COMMANDS & set(loop.menus[role]), loop.menus[role]
+        assert loop.formgrader_status[role] == 404, loop.formgrader_status
+
+
+def test_students_cannot_read_the_instructor_s_files_or_each_other_s(loop: Loop) -> None:
+    from support.unix_users import run_as
+
+    alice, bob = loop.students["alice"], loop.students["bob"]
+    for path in (loop.teacher.checkout / "solutions" / f"{LESSON}.py", loop.course / "gradebook.db",
+                 bob.home / LESSON / f"{LESSON}.ipynb"):
+        assert path.is_file(), path
+        run = run_as(alice, ["cat", path], env=alice.env(loop.shared.path()), check=False)
+        assert run.returncode != 0 and "Permission denied" in run.stderr, (path, run)
+    # The exchange: a student cannot list the course's inbound folder (other students' submissions).
+    course_id = json.loads((loop.course / "course.json").read_text(encoding="utf-8"))["course_id"]
+    run = run_as(alice, ["ls", loop.exchange / course_id / "inbound"], env=alice.env(), check=False)
+    assert run.returncode != 0 and "Permission denied" in run.stderr, run
+    # The shared environment has no reference solutions: not installed, not importable.
+    assert not list(loop.shared.site_packages.glob("solutions*"))
+    run = run_as(alice, [loop.shared.python, "-c", "import solutions"], env=alice.env(loop.shared.path()), check=False)
+    assert run.returncode != 0 and "No module named 'solutions'" in run.stderr, run.stderr
+
+
+LAUNCH = """import subprocess, sys
+from autograder.grader.sandbox import launcher_command
+sys.exit(subprocess.call(launcher_command([sys.executable, "-c", "import ipykernel, numpy; print('kernel ok')"], [])))
+"""
+
+
+def test_the_instructor_s_sandbox_sees_the_layered_environment_and_ignores_the_folder_s_code(loop: Loop) -> None:
+    """A learner's kernel, started as ``grade`` starts it from the instructor's layered venv, imports the shared env.
+
+    It starts in the folder it is graded in, which holds the lesson's own ``autograder/`` and
+    whatever else a submission brought: the launcher (outside the sandbox) must not import from there.
+    """
+    from support.unix_users import write_as
+
+    folder = loop.teacher.user.home / "sandbox-probe"
+    loop.teacher.run("mkdir", "-p", folder / "autograder" / "course")
+    write_as(loop.teacher.user, folder / "autograder" / "__init__.py", "")
+    write_as(loop.teacher.user, folder / "autograder" / "course" / "__init__.py", "")
+    write_as(loop.teacher.user, folder / "autograder" / "course" / "sandbox.py",
+             "import pathlib\npathlib.Path('SUBMISSION-CODE-RAN').write_text('outside the sandbox')\n")
+    run = loop.teacher.run(loop.teacher.python, "-I", "-c", LAUNCH, cwd=folder, check=False, timeout=300)
+    assert not (folder / "SUBMISSION-CODE-RAN").exists(), "the launcher imported the graded folder's autograder"
+    assert run.returncode == 0 and "kernel ok" in run.stdout, run.stdout + run.stderr[-3000:]
+
+
+def test_students_validate_with_the_hub_s_config(loop: Loop) -> None:
+    assert "Success! Your notebook passes all the tests." in loop.validate["alice"], loop.validate["alice"][-2000:]
+    assert "VALIDATION FAILED" in loop.validate["bob"] and "convolutional_block" in loop.validate["bob"]
+
+
+def test_each_student_fetches_their_own_feedback(loop: Loop) -> None:
+    for role in STUDENTS:
+        assert len(loop.fetched[role]) == 1, loop.fetched[role]
         # Byte for byte the HTML the course wrote for this student, not the other one.
-        assert hub.fetched[student][0].read_text(encoding="utf-8") == hub.feedback_round1[student]
-    assert f"(Баллы: {MAX} / {MAX})" in hub.feedback_round1["alice"]
-    assert f"(Баллы: {BOB_SCORE} / {MAX})" in hub.feedback_round1["bob"]
+        assert loop.fetched[role][0].read_text(encoding="utf-8") == loop.feedback_round1[role]
+        assert loop.fetched[role][0].stat().st_uid == loop.students[role].uid
+    assert f"(Баллы: {MAX} / {MAX})" in loop.feedback_round1["alice"]
+    assert f"(Баллы: {BOB_SCORE} / {MAX})" in loop.feedback_round1["bob"]
 
 
-def test_first_round_scores_agree(hub: Hub) -> None:
-    first = hub.grades[0]
-    assert float(first["alice"]["score"]) == MAX and float(first["bob"]["score"]) == BOB_SCORE
-    assert re.search(rf"^alice +{LESSON} +{MAX} / {MAX} ", hub.table[0], re.M), hub.table[0]
-    assert f"| alice | {LESSON} | {MAX} / {MAX} |" in hub.reports[0]
+def test_students_read_their_score_in_the_browser(loop: Loop) -> None:
+    """After Fetch Feedback the panel links the feedback; JupyterLab's HTML viewer shows the score."""
+    for role, score in (("alice", MAX), ("bob", BOB_SCORE)):
+        assert "view feedback" in loop.panel_text[role], loop.panel_text[role]
+        text = " ".join(loop.viewer_text.get(role, "").split())
+        assert f"(Баллы: {score} / {MAX})" in text, text[:1500]
+        assert "Ячейка проверки" in text and "HIDDEN TESTS" not in text
 
 
-def test_a_late_resubmission_is_penalized_everywhere(hub: Hub) -> None:
-    late = hub.grades[1]
-    assert float(late["alice"]["raw_score"]) == MAX and float(late["alice"]["late_submission_penalty"]) == MAX
-    assert float(late["alice"]["score"]) == 0
-    assert float(late["bob"]["score"]) == BOB_SCORE and float(late["bob"]["late_submission_penalty"]) == 0
+def test_first_round_scores_agree(loop: Loop) -> None:
+    first, alice, bob = loop.grades[0], loop.name("alice"), loop.name("bob")
+    assert float(first[alice]["score"]) == MAX and float(first[bob]["score"]) == BOB_SCORE
+    assert re.search(rf"^{re.escape(alice)} +{LESSON} +{MAX} / {MAX} ", loop.table[0], re.M), loop.table[0]
+    assert f"| {alice} | {LESSON} | {MAX} / {MAX} |" in loop.reports[0]
+
+
+def test_a_late_resubmission_is_penalized_everywhere(loop: Loop) -> None:
+    late, alice, bob = loop.grades[1], loop.name("alice"), loop.name("bob")
+    assert float(late[alice]["raw_score"]) == MAX and float(late[alice]["late_submission_penalty"]) == MAX
+    assert float(late[alice]["score"]) == 0
+    assert float(late[bob]["score"]) == BOB_SCORE and float(late[bob]["late_submission_penalty"]) == 0
     # The console table and report.md: the same final score, written first, the penalty after it.
-    assert re.search(rf"^alice +{LESSON} +0 / {MAX} \(late penalty −{MAX}\)", hub.table[1], re.M), hub.table[1]
-    assert re.search(rf"^bob +{LESSON} +{BOB_SCORE} / {MAX} ", hub.table[1], re.M), hub.table[1]
-    assert f"| alice | {LESSON} | 0 / {MAX} (штраф за опоздание −{MAX}) |" in hub.reports[1]
-    assert f"| bob | {LESSON} | {BOB_SCORE} / {MAX} |" in hub.reports[1]
-    feedback = (hub.course / "feedback" / "alice" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+    assert re.search(rf"^{re.escape(alice)} +{LESSON} +0 / {MAX} \(late penalty −{MAX}\)", loop.table[1], re.M), \
+        loop.table[1]
+    assert re.search(rf"^{re.escape(bob)} +{LESSON} +{BOB_SCORE} / {MAX} ", loop.table[1], re.M), loop.table[1]
+    assert f"| {alice} | {LESSON} | 0 / {MAX} (штраф за опоздание −{MAX}) |" in loop.reports[1]
+    assert f"| {bob} | {LESSON} | {BOB_SCORE} / {MAX} |" in loop.reports[1]
+    feedback = (loop.course / "feedback" / alice / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
     assert f"(Баллы: 0 / {MAX})" in feedback and f"Штраф за опоздание (Баллы: −{MAX})" in feedback
 
 
-def test_russian_feedback_has_no_english_words_and_no_hidden_tests(hub: Hub) -> None:
-    autograded = (hub.course / "autograded" / "bob" / LESSON / f"{LESSON}.ipynb").read_text(encoding="utf-8")
+def test_russian_feedback_has_no_english_words_and_no_hidden_tests(loop: Loop) -> None:
+    bob = loop.name("bob")
+    autograded = (loop.course / "autograded" / bob / LESSON / f"{LESSON}.ipynb").read_text(encoding="utf-8")
     assert "BEGIN HIDDEN TESTS" in autograded  # graded with them: the feedback must drop them
-    with sqlite3.connect(hub.course / "gradebook.db") as db:  # nbgrader's comment on bob's untouched answer
+    with sqlite3.connect(f"file:{loop.course / 'gradebook.db'}?mode=ro", uri=True) as db:
         comments = [row[0] for row in db.execute("SELECT auto_comment FROM comment")]
-    assert "No response." in comments
-    for student in STUDENTS:
-        page = (hub.course / "feedback" / student / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
-        visible = html.unescape(re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", page, flags=re.S))
+    assert "No response." in comments  # nbgrader's comment on bob's untouched answer
+    for role in STUDENTS:
+        page = (loop.course / "feedback" / loop.name(role) / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
+        visible = _visible(page)
         found = [word for word in ENGLISH if word in visible]
-        assert not found, (student, found)
+        assert not found, (role, found)
         assert "HIDDEN TESTS" not in page and "record_hidden" not in page
         assert '<html lang="ru">' in page and "Ячейка проверки" in page and "(к началу)" in page
         # Formulas are MathML, drawn by the browser: no MathJax, nothing from the internet, no raw TeX.
@@ -258,108 +428,121 @@ def _chrome(page: str) -> dict[str, list[str]]:
             "prompts": re.findall(r"(?:In(?:&nbsp;|\xa0| )|Out)\[\d*\]:", page)}
 
 
-def test_english_feedback_words_are_nbgrader_s_own(hub: Hub) -> None:
+def test_english_feedback_words_are_nbgrader_s_own(loop: Loop) -> None:
     """Our template in English says what nbgrader's own template says (alice: with the late penalty line)."""
-    pages = {}
+    pages, alice = {}, loop.name("alice")
     for name, options in (("ours", ["--FeedbackExporter.language=en"]),
                           ("nbgrader", ["--GenerateFeedback.exporter_class=nbconvert.exporters.HTMLExporter"])):
-        nbgrader(hub.course, "generate_feedback", LESSON, "--student", "alice", "--force",
-                 f"--CourseDirectory.feedback_directory=feedback_{name}", *options)
-        written = hub.course / f"feedback_{name}" / "alice" / LESSON / f"{LESSON}.html"
+        _nbgrader(loop, "generate_feedback", LESSON, "--student", alice, "--force",
+                  f"--CourseDirectory.feedback_directory=feedback_{name}", *options)
+        written = loop.course / f"feedback_{name}" / alice / LESSON / f"{LESSON}.html"
         pages[name] = written.read_text(encoding="utf-8")
-    ours, theirs = _chrome(pages["ours"]), _chrome(pages["nbgrader"])
+    # The same words; numbers as the course writes them ("1 / 1") where nbgrader writes "1.0 / 1.0".
+    ours, theirs = (_chrome(re.sub(r"\b(\d+)\.0\b", r"\1", pages[name])) for name in ("ours", "nbgrader"))
     assert ours == theirs and ours["prompts"]
-    assert f"Late submission penalty (Score: -{MAX:.1f})" in ours["contents"][0]
+    assert f"Late submission penalty (Score: -{MAX})" in ours["contents"][0]
     assert "cdnjs" in pages["nbgrader"] and "cdnjs" not in pages["ours"]  # nbgrader's MathJax comes from a CDN
 
 
-def test_feedback_in_chromium_offline(hub: Hub) -> None:
-    """Debian's Chromium: formulas drawn, check messages wrapped (no sideways scrolling), nothing fetched."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def test_feedback_in_chromium_offline(loop: Loop) -> None:
+    """Bob's fetched feedback in Debian's Chromium: formulas drawn, check messages wrapped, nothing fetched."""
     from selenium.webdriver.common.by import By
+    from support.browser import chromium, shot
 
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--window-size=900,800"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    try:
-        browser.get((hub.course / "feedback" / "bob" / LESSON / f"{LESSON}.html").as_uri())
-        formulas = browser.find_elements(By.TAG_NAME, "math")
+    with chromium(loop.tmp / "chromium-offline") as driver:
+        driver.set_window_size(900, 800)
+        driver.get(loop.fetched["bob"][0].as_uri())
+        formulas = driver.find_elements(By.TAG_NAME, "math")
         assert formulas and all(f.size["width"] > 5 and f.size["height"] > 5 for f in formulas)
-        outputs = browser.find_elements(By.CSS_SELECTOR, "div.output_area pre")
+        outputs = driver.find_elements(By.CSS_SELECTOR, "div.output_area pre")
         # Check messages of a line longer than the page is wide (as a student gets them), each one wrapped.
         assert max(len(line) for element in outputs for line in element.text.splitlines()) > 120
-        assert all(browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", element)
+        assert all(driver.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", element)
                    for element in outputs)
-        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
-        assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
-        browser.save_screenshot(str(hub.tmp / "feedback.png"))
-    finally:
-        browser.quit()
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+        shot(driver, loop.shots, "07-bob-feedback-offline")
 
 
-def test_formgrader_hides_the_hidden_tests(hub: Hub) -> None:
-    """nbgrader's formgrader (the instructor's JupyterLab) renders submissions with the course's config."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    token = secrets.token_hex(16)
-    log = hub.tmp / "formgrader.log"
-    with open(log, "w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--allow-root", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-             "--ServerApp.open_browser=False", f"--ServerApp.root_dir={hub.course}"],
-            cwd=hub.course, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        with sqlite3.connect(hub.course / "gradebook.db") as db:
-            submissions = db.execute("SELECT submitted_notebook.id, submitted_assignment.student_id "
-                                     "FROM submitted_notebook JOIN submitted_assignment "
-                                     "ON submitted_notebook.assignment_id = submitted_assignment.id").fetchall()
-        assert {student for _, student in submissions} == set(STUDENTS)
-        autograded = {student: (hub.course / "autograded" / student / LESSON / f"{LESSON}.ipynb").read_text()
-                      for student in STUDENTS}
-        deadline = time.monotonic() + 120
-        for notebook_id, student in submissions:
-            url = f"http://127.0.0.1:{port}/formgrader/submissions/{notebook_id}/?token={token}"
-            while True:
-                try:
-                    page = urllib.request.urlopen(url, timeout=120).read().decode("utf-8")
-                    break
-                except OSError:
-                    assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-                    time.sleep(1)
-            assert "identity_block_shape" in page and "record_hidden" in autograded[student], student
-            assert "HIDDEN TESTS" not in page and "record_hidden" not in page, student
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def _submissions(loop: Loop) -> list[tuple[str, str]]:
+    with sqlite3.connect(f"file:{loop.course / 'gradebook.db'}?mode=ro", uri=True) as db:
+        return db.execute("SELECT submitted_notebook.id, submitted_assignment.student_id "
+                          "FROM submitted_notebook JOIN submitted_assignment "
+                          "ON submitted_notebook.assignment_id = submitted_assignment.id").fetchall()
 
 
-def test_lms_files_parse_and_carry_the_final_scores(hub: Hub) -> None:
+def test_the_instructor_sees_the_submissions_in_formgrader(loop: Loop, teacher_browser) -> None:
+    """The instructor's server runs formgrader; in its own tab (through the hub) it lists both students.
+
+    JupyterHub (4.1+) forbids framing a user's server (``frame-ancestors 'none'``), so *Nbgrader →
+    Formgrader* inside JupyterLab shows a blocked frame; nbgrader's docs keep that setting and open
+    formgrader in a tab of its own: ``/user/<name>/formgrader``.
+    """
+    from selenium.webdriver.common.by import By
+    from support import browser
+    from support.unix_users import processes_of
+
+    driver = teacher_browser
+    servers = [_cmdline(pid) for pid in processes_of(loop.teacher.user.uid)]
+    assert any("jupyterhub-singleuser" in line and str(loop.shared.bin) in line for line in servers), servers
+    assert INSTRUCTOR_COMMANDS <= set(browser.menu_commands(driver, "Nbgrader"))
+
+    def body() -> str:
+        return driver.find_element(By.TAG_NAME, "body").text
+
+    driver.get(loop.hub.user_url(loop.teacher.user.name, "formgrader/"))
+    browser.wait_for(driver, lambda d: LESSON in body(), 120, lambda: f"formgrader's assignments: {body()[:2000]}")
+    browser.shot(driver, loop.shots, "08-teacher-formgrader")
+    driver.get(loop.hub.user_url(loop.teacher.user.name, f"formgrader/manage_submissions/{LESSON}"))
+    browser.wait_for(driver, lambda d: all(loop.name(r) in body() for r in STUDENTS), 120,
+                     lambda: f"formgrader lists no submissions: {body()[:2000]}")
+    browser.shot(driver, loop.shots, "09-teacher-submissions")
+
+
+def test_formgrader_hides_the_hidden_tests(loop: Loop, teacher_browser) -> None:
+    """Formgrader (the instructor's server behind the hub) renders each submission with the course's config."""
+    from selenium.webdriver.common.by import By
+    from support import browser
+
+    driver = teacher_browser
+    submissions = _submissions(loop)
+    assert {student for _, student in submissions} == {loop.name(role) for role in STUDENTS}
+    for notebook_id, student in submissions:
+        autograded = (loop.course / "autograded" / student / LESSON / f"{LESSON}.ipynb").read_text()
+        driver.get(loop.hub.user_url(loop.teacher.user.name, f"formgrader/submissions/{notebook_id}/"))
+        browser.wait_for(driver, lambda d: "identity_block_shape" in d.page_source, 120,
+                         lambda student=student: f"{student}'s submission page: {driver.page_source[-2000:]}")
+        page = driver.page_source
+        assert "record_hidden" in autograded, student
+        assert "HIDDEN TESTS" not in page and "record_hidden" not in page, student
+        if student == loop.name("bob"):
+            browser.shot(driver, loop.shots, "10-teacher-bob-submission")
+    assert driver.find_elements(By.TAG_NAME, "body")
+
+
+def test_lms_files_parse_and_carry_the_final_scores(loop: Loop) -> None:
+    alice, bob = loop.name("alice"), loop.name("bob")
     # Written by `grade` beside grades.csv (before alice had a name: her id stands in).
-    with open(hub.course / "grades_moodle.csv", newline="", encoding="utf-8") as file:
+    with open(loop.course / "grades_moodle.csv", newline="", encoding="utf-8") as file:
         moodle = {row["Username"]: row for row in csv.DictReader(file)}
     assert {name: float(row[LESSON]) for name, row in moodle.items()} == {
-        student: float(row["score"]) for student, row in hub.grades[1].items()} == {"alice": 0, "bob": BOB_SCORE}
+        student: float(row["score"]) for student, row in loop.grades[1].items()} == {alice: 0, bob: BOB_SCORE}
     # `nbgrader export --exporter=autograder.course.lms.…`, after the name "Smith, Jr." was recorded.
-    text = hub.late_exports["Moodle"].read_text(encoding="utf-8")
+    text = loop.late_exports["Moodle"].read_text(encoding="utf-8")
     assert '"Smith, Jr."' in text  # quoted, so the comma stays inside the field
-    with open(hub.late_exports["Moodle"], newline="", encoding="utf-8") as file:
+    with open(loop.late_exports["Moodle"], newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["First name", "Last name", "Username", "User ID", "Email address", LESSON]
-    assert rows[1:] == [["Alice", "Smith, Jr.", "alice", "1042", "alice@example.org", "0"],
-                        ["", "bob", "bob", "", "", str(BOB_SCORE)]]
-    with open(hub.late_exports["Canvas"], newline="", encoding="utf-8") as file:
+    assert rows[1:] == [["Alice", "Smith, Jr.", alice, "1042", "alice@example.org", "0"],
+                        ["", bob, bob, "", "", str(BOB_SCORE)]]
+    with open(loop.late_exports["Canvas"], newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", LESSON]
     assert rows[1] == ["Points Possible", "", "", "", "", str(MAX)]
-    assert rows[2:] == [["Smith, Jr., Alice", "1042", "", "alice", "", "0"], ["bob", "", "", "bob", "", str(BOB_SCORE)]]
+    assert rows[2:] == [["Smith, Jr., Alice", "1042", "", alice, "", "0"], [bob, "", "", bob, "", str(BOB_SCORE)]]
 
 
-# Fast checks without a course.
+# Fast checks without a course (no root needed).
 
 def test_default_course_ids_are_readable_and_differ_by_folder(tmp_path: Path) -> None:
     one, two = default_course_id(tmp_path / "a" / "ML course"), default_course_id(tmp_path / "b" / "ML course")

@@ -148,7 +148,26 @@ EXPECTED: dict[str, dict[str, Callable[[int], str]]] = {
         "en": lambda n: f"was lost {n} {en('time', 'times')(n)} (",
         "ru": lambda n: f"потерян {n}\u00a0{ru('раз', 'раза', 'раз')(n)} (",
     },
-    "cli.submission_too_many": {"en": lambda n: f"more than {n} files", "ru": lambda n: f"больше {n} файлов"},
+    "cli.submission_too_many": {
+        "en": lambda n: f"more than {n} {en('file', 'files')(n)}",
+        "ru": lambda n: f"больше {n}\u00a0{ru('файла', 'файлов', 'файлов')(n)}",
+    },
+    "cli.service.status": {
+        "en": lambda n: f"{n} waiting, {n} being graded, oldest waiting {n}\u00a0s; {n} graded",
+        "ru": lambda n: f"в очереди {n}, на проверке {n}, самое долгое ожидание {n}\u00a0с; проверено {n}",
+    },
+    "service.queued": {
+        "en": lambda n: f"at most {n} {en('submission', 'submissions')(n)} of yours per lesson in {n} "
+                        f"{en('minute', 'minutes')(n)}.",
+        "ru": lambda n: f"не больше {n}\u00a0{ru('вашей работы', 'ваших работ', 'ваших работ')(n)} за "
+                        f"{n}\u00a0{ru('минуту', 'минуты', 'минут')(n)}.",
+    },
+    "service.refused": {
+        "en": lambda n: f"at most {n} {en('submission', 'submissions')(n)} of yours per lesson in {n} "
+                        f"{en('minute', 'minutes')(n)}.",
+        "ru": lambda n: f"не больше {n}\u00a0{ru('вашей работы', 'ваших работ', 'ваших работ')(n)} за "
+                        f"{n}\u00a0{ru('минуту', 'минуты', 'минут')(n)}.",
+    },
     "not_kept_too_deep": {
         "en": lambda n: f"deeper than {n} {en('level', 'levels')(n)}: {n} (",
         "ru": lambda n: f"глубже {n}\u00a0{ru('уровня', 'уровней', 'уровней')(n)} вложенности: {n} (",

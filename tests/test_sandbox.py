@@ -13,7 +13,6 @@ harm anything else on the machine.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -33,6 +32,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 from nbgrader.api import Gradebook
+from support.course import scores
 
 from autograder.authoring.solve import solve
 from autograder.course.create import COURSE_ID, build_course
@@ -543,10 +543,6 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
         if path.is_file() and not path.is_symlink() and path.stat().st_size >= HUGE:
             path.unlink()
 
-
-def scores(root: Path) -> dict[str, float]:
-    with open(root / "grades.csv", newline="") as file:
-        return {row["student_id"]: float(row["score"]) for row in csv.DictReader(file) if row["assignment"] == LESSON}
 
 
 def gradebook_scores(root: Path) -> dict[str, float]:

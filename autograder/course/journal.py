@@ -37,6 +37,7 @@ class Entry:
     reason: str = ""
     not_before: str = ""  # queued: graded from then on
     graded_at: str = ""
+    order: int = 0  # 1, 2, …: when it was handed to the cluster, among all submissions (0: not yet)
     kept: bool = False  # its grade is the one in the gradebook (the last, or the best)
 
     @property

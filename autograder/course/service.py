@@ -22,6 +22,7 @@ in ``grading-service/status.json`` (``python -m autograder status COURSE``), and
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
 import json
@@ -34,7 +35,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from distributed import Future
+from distributed import Future, wait
 
 from autograder.course import say
 from autograder.course.create import nbgrader
@@ -84,7 +85,15 @@ class Service:
         self.recover()
         while not stop.is_set():
             self.step(utcnow())
+            self.wait(stop, poll)
+
+    def wait(self, stop: threading.Event, poll: float) -> None:
+        """Until the next round: ``poll`` seconds, or less when a submission being graded finishes first."""
+        if not self.futures:
             stop.wait(poll)
+            return
+        with contextlib.suppress(TimeoutError):  # a finished task starts the next one at once, not after a poll
+            wait(list(self.futures), timeout=poll, return_when="FIRST_COMPLETED")
 
     def step(self, now: datetime.datetime) -> None:
         """One round: new submissions, decisions, grading, results, the instructor's status."""
@@ -156,14 +165,27 @@ class Service:
                 self.notice(entry, "refused", when=after, policy=policy)
         self.journal.save()
 
+    def capacity(self) -> int:
+        """How many submissions the cluster grades at once (its workers' threads, at least 1)."""
+        return max(1, sum(self.session.client.nthreads().values()))
+
     def dispatch(self) -> None:
+        """Hand the oldest ready submissions to the cluster, as many as it grades at once.
+
+        The rest wait in the journal, not in Dask's queue: they are graded strictly oldest first, the status
+        tells waiting from being graded, and a restart has fewer to regrade.
+        """
+        free = self.capacity() - len(self.futures)
+        if free <= 0:
+            return
         due = self._due_dates()
-        for order, entry in enumerate(self.journal.in_state("ready")):
+        handed = max((entry.order for entry in self.journal.entries.values()), default=0)
+        for order, entry in enumerate(self.journal.in_state("ready")[:free]):
             detail = self.policies[entry.lesson].feedback(due.get(entry.lesson), utcnow())
             future = self.session.submit(entry.key, self.folder / "received" / entry.folder, entry.seed,
-                                         feedback=detail, priority=-order)
+                                         feedback=detail)
             self.futures[future] = entry.folder
-            entry.state = "grading"
+            entry.state, entry.order = "grading", handed + order + 1
             self.say("grading", entry)
         self.journal.save()
 

@@ -102,12 +102,34 @@ def clean_html(element: Any) -> str:
                      filter_style_properties=set(STYLE_PROPERTIES), strip_comments=True)
 
 
+def usable_attachments(raw: object) -> dict[str, dict[str, str]]:
+    """A cell's attachments that render: images with valid base64 (an empty or broken bundle is dropped)."""
+    kept = {}
+    for name, bundle in (raw.items() if isinstance(raw, dict) else ()):
+        if isinstance(name, str) and isinstance(bundle, dict):
+            images = {mime: payload for mime, data in bundle.items()
+                      if mime in (*IMAGE_MIMES, "image/svg+xml") and (payload := valid_base64(data)) is not None}
+            if images:
+                kept[name] = images
+    return kept
+
+
 def render_markdown(source: str, attachments: dict | None = None) -> str:
-    """Markdown as nbconvert renders it for a page, before cleaning (links to script URLs already refused)."""
+    """Markdown as nbconvert renders it for a page, before cleaning (links to script URLs already refused).
+
+    ``attachments`` must come from :func:`usable_attachments`; a reference to any other name renders as an
+    image without a source (nbconvert would stop the whole page on it).
+    """
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    renderer = IPythonRenderer(escape=False, allow_harmful_protocols=False, attachments=attachments or {},
-                               embed_images=False)  # embedding would read files from the grader's disk
+    class Renderer(IPythonRenderer):
+        def _embed_image_or_attachment(self, src: str) -> str:
+            if src.startswith("attachment:") and src[len("attachment:"):] not in self.attachments:
+                return ""
+            return super()._embed_image_or_attachment(src)
+
+    renderer = Renderer(escape=False, allow_harmful_protocols=False, attachments=attachments or {},
+                        embed_images=False)  # embedding would read files from the grader's disk
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
@@ -115,7 +137,7 @@ def render_markdown(source: str, attachments: dict | None = None) -> str:
 def markdown_to_safe_html(context: Any, source: str) -> str:
     """nbconvert's ``markdown2html`` filter, cleaned: set in the course's ``nbgrader_config.py`` for formgrader."""
     cell = context.get("cell", {}) if hasattr(context, "get") else {}
-    return clean_html(render_markdown(source, cell.get("attachments", {})))
+    return clean_html(render_markdown(source, usable_attachments(cell.get("attachments"))))
 
 
 def valid_base64(data: Any, limit: int = 64 * 2**20) -> str | None:
@@ -174,11 +196,8 @@ def safe_markdown_cell(cell: NotebookNode) -> None:
     A CommonMark HTML block runs until a blank line, so the rendering is one ``<div>`` without blank lines
     (a line holding only a no-break space keeps an empty line of a code block).
     """
-    attachments = {name: {mime: payload for mime, data in bundle.items()
-                          if mime in (*IMAGE_MIMES, "image/svg+xml") and (payload := valid_base64(data)) is not None}
-                   for name, bundle in (cell.get("attachments") or {}).items() if isinstance(bundle, dict)}
     rendered = clean_html(render_markdown(cell.source if isinstance(cell.source, str) else "".join(cell.source),
-                                          attachments))
+                                          usable_attachments(cell.get("attachments"))))
     body = "\n".join(line if line.strip() else "&nbsp;" for line in rendered.strip().splitlines())
     cell.source = f'<div class="learner-markdown">\n{body}\n</div>'
     cell.pop("attachments", None)

@@ -87,9 +87,12 @@ def test_the_learners_runtime_is_one_folder_that_runs_alone(tmp_path: Path) -> N
     shutil.copytree(paths.LEARNER, tmp_path / "autograder" / "learner", ignore=shutil.ignore_patterns("__pycache__"))
     code = ("import sys; from autograder.learner.lesson import lessons; from autograder.learner import startup, "
             "datasets, fast_mode, i18n; [l.checks for l in lessons().values()]; "
+            "import autograder; print(autograder.__file__); "
             "print(sorted(m for m in sys.modules if m.startswith('autograder')))")
-    run = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+    # -c puts the working folder first on sys.path, ahead of the editable install's finder.
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-2] == str(tmp_path / "autograder" / "__init__.py")
     loaded = eval(run.stdout.strip().splitlines()[-1])  # noqa: S307 - our own subprocess's printed list
     assert all(name == "autograder" or name.startswith("autograder.learner") for name in loaded), loaded

@@ -81,6 +81,17 @@ def test_a_learners_markdown_cell_is_stored_as_inert_html_that_markdown_keeps_as
     assert f"data:image/png;base64,{PNG}" in cell.source
 
 
+
+@pytest.mark.parametrize("attachments", [{"mine.png": {}}, {"mine.png": {"image/png": "not base64!"}}, {}, None,
+                                         {"mine.png": "x"}, ["mine.png"]])
+def test_an_empty_broken_or_missing_attachment_renders_as_an_image_without_source(attachments: object) -> None:
+    """nbconvert stops the whole page on these (StopIteration, missing attachment): a grade must not depend on it."""
+    cell = nbformat.v4.new_markdown_cell("Mine: ![mine](attachment:mine.png) and ![gone](attachment:gone.png)")
+    cell.attachments = attachments
+    safe_markdown_cell(cell)
+    assert "attachments" not in cell and "Mine:" in cell.source and "attachment:" not in cell.source
+    assert cell.source.count("<img") == 2 and not ACTIVE.search(cell.source)
+
 def output(data: dict, metadata: dict | None = None) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
 

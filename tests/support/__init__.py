@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (servers, browsers, hostile content); not part of the course."""
