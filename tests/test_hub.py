@@ -41,9 +41,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support.attacks import FORK_BOMB_HELPER
 
 from autograder.course.create import default_course_id
-from autograder.grader.feedback import TEXT, HideHiddenTests
+from autograder.grader.feedback import HideHiddenTests
 
 LESSON = "residual_networks"
 MAX = 18
@@ -54,6 +55,65 @@ ENGLISH = ("Score", "Test cell", "Coding free-response", "Written response", "Co
            "Late submission penalty", "(Top)", "Student's answer", "Student's task", "Grade cell", "In\xa0[", "Out[",
            "Output truncated")
 INSTRUCTOR_COMMANDS = {"nbgrader:open-formgrader", "nbgrader:open-course-list"}
+# Students who work in a terminal only: ``aaron`` hands in a fork bomb (sorted first, he is graded beside
+# alice), ``carol`` submits late and forges the exchange (a submission in alice's name, an earlier time).
+TERMINAL_STUDENTS = ("aaron", "carol")
+
+# Run as bob while the instructor's `grade` runs: every TCP port the instructor's processes open is tried
+# as a Dask client would (plain TCP, TLS without a certificate) and over HTTP. Prints what each port did.
+PORT_PROBE = r"""
+import asyncio, json, os, ssl, sys, time, urllib.request
+from distributed.comm import connect
+
+teacher, stop = int(sys.argv[1]), sys.argv[2]
+
+def listening():
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            field = row.split()
+            if field[3] == "0A" and int(field[7]) == teacher:  # LISTEN, owned by the instructor
+                ports.add(int(field[1].rsplit(":", 1)[1], 16))
+    return ports
+
+async def dask(address, **args):
+    try:
+        comm = await connect(address, timeout=5, **args)
+        await comm.write({"op": "identity", "reply": True})
+        answer = await asyncio.wait_for(comm.read(), 5)
+        return f"ANSWERED {str(answer)[:80]}"
+    except BaseException as error:
+        return f"refused: {type(error).__name__}"
+
+def http(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/identity.json", timeout=5) as page:
+            return f"ANSWERED {page.status}"
+    except BaseException as error:
+        return f"refused: {type(error).__name__}"
+
+context = ssl.create_default_context()
+context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+before, tried = listening(), {}
+deadline = time.monotonic() + 1800
+while time.monotonic() < deadline and not os.path.exists(stop):
+    for port in sorted(listening() - before - tried.keys()):
+        tried[port] = {"tcp": asyncio.run(dask(f"tcp://127.0.0.1:{port}")),
+                       "tls": asyncio.run(dask(f"tls://127.0.0.1:{port}", connection_args={"ssl_context": context})),
+                       "http": http(port)}
+    time.sleep(0.1)
+print(json.dumps({"before": sorted(before), "tried": tried}))
+"""
+
+# Forked from a small helper (not the 1.5 GiB kernel), children sleep 30 s: the process limit stops it.
+FORK_BOMB = ("import shutil, subprocess, sys\n"
+             f"bomb = {FORK_BOMB_HELPER!r}\n"
+             "print(subprocess.run([sys.executable, '-c', bomb, shutil.which('sleep'), 'bomb'], capture_output=True, "
+             "text=True).stdout)\n")
 
 
 def _solved(notebook_path: Path, stub: str | None) -> str:
@@ -68,6 +128,14 @@ def _solved(notebook_path: Path, stub: str | None) -> str:
     for mine, answer in zip(notebook.cells, solved.cells, strict=True):
         if mine.metadata.get("nbgrader", {}).get("grade_id") != stub:
             mine.source = answer.source
+    return nbformat.writes(notebook)
+
+
+def _with_fork_bomb(solved: str) -> str:
+    """A solved notebook whose first code cell is followed by a fork bomb."""
+    notebook = nbformat.reads(solved, as_version=4)
+    first = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+    notebook.cells.insert(first + 1, nbformat.v4.new_code_cell(FORK_BOMB))
     return nbformat.writes(notebook)
 
 
@@ -102,6 +170,10 @@ class Loop:
     fetched: dict[str, list[Path]] = field(default_factory=dict)  # feedback HTML each student fetched
     feedback_round1: dict[str, str] = field(default_factory=dict)
     late_exports: dict[str, Path] = field(default_factory=dict)
+    terminal: dict = field(default_factory=dict)  # role → support.unix_users.User: aaron and carol
+    ports: dict = field(default_factory=dict)  # what PORT_PROBE found during the first `grade`
+    forged: dict[str, str] = field(default_factory=dict)  # what carol did in the exchange
+    due: str = ""
 
     def name(self, role: str) -> str:
         return self.students[role].name
@@ -154,6 +226,7 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
     tmp = tmp_path_factory.mktemp("hub")
     teacher_user = unix_users.add("teacher")
     students = {role: unix_users.add(role) for role in STUDENTS}
+    terminal = {role: unix_users.add(role) for role in TERMINAL_STUDENTS}
     # The administrator: an exchange every user can write to (sticky), here already used by another course.
     exchange = shared_dir / "exchange"
     exchange.mkdir(mode=0o755)
@@ -163,7 +236,7 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
     # The instructor: a private checkout and environment, the course, formgrader for them only, the release.
     teacher = instructor_env(teacher_user, shared_env)
     loop = Loop(tmp, tmp / "screenshots", None, teacher, students, teacher_user.home / "resnet-ru", exchange,
-                shared_env)
+                shared_env, terminal=terminal)
     loop.seconds["users and the instructor's environment"] = round(time.perf_counter() - started, 1)
     run = teacher.python_m("autograder", "course", loop.course, "--lang", "ru", "--exchange", exchange,
                            "--late-penalty", "zero", cwd=teacher_user.home)
@@ -209,15 +282,30 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
                 browser.submit(drivers[role], LESSON)
                 browser.shot(drivers[role], loop.shots, f"04-{role}-submitted")
                 loop.servers[role] = [_cmdline(pid) for pid in processes_of(user.uid)]
+        # aaron, in a terminal: fetch, his answers and a fork bomb, submit.
+        aaron = terminal["aaron"]
+        _terminal_nbgrader(loop, aaron, "fetch_assignment", LESSON)
+        notebook = aaron.home / LESSON / f"{LESSON}.ipynb"
+        write_as(aaron, notebook, _with_fork_bomb(_solved(notebook, stub=None)))
+        _terminal_nbgrader(loop, aaron, "submit", LESSON)
         loop.seconds["submitted"] = round(time.perf_counter() - started, 1)
 
-        # The instructor collects, grades and returns the feedback.
+        # The instructor collects, grades and returns the feedback; bob tries every port `grade` opens.
         _nbgrader(loop, "collect", LESSON)
-        _grade(loop, "grade, 2 submissions")
+        stop = shared_dir / "probe-stop"
+        bob = students["bob"]
+        probe = popen_as(bob, [shared_env.python, "-c", PORT_PROBE, str(teacher_user.uid), stop],
+                         env=bob.env(shared_env.path()), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _grade(loop, "grade, 3 submissions")
+        finally:
+            stop.touch()
+            out, err = probe.communicate(timeout=300)
+        loop.ports = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err[-3000:]}
         feedback = {role: loop.course / "feedback" / user.name / LESSON / f"{LESSON}.html"
                     for role, user in students.items()}
         assert all(path.is_file() for path in feedback.values()), \
-            f"no feedback:\n{loop.commands['grade, 2 submissions']}"
+            f"no feedback:\n{loop.commands['grade, 3 submissions']}"
         loop.feedback_round1 = {role: path.read_text(encoding="utf-8") for role, path in feedback.items()}
         _nbgrader(loop, "release_feedback", LESSON)
 
@@ -236,11 +324,19 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
         loop.seconds["feedback fetched"] = round(time.perf_counter() - started, 1)
 
         # The due date passes; alice submits again (in a terminal), late; the instructor collects the update.
-        due = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        carol = terminal["carol"]
+        _terminal_nbgrader(loop, carol, "fetch_assignment", LESSON)
+        notebook = carol.home / LESSON / f"{LESSON}.ipynb"
+        released = notebook.read_text(encoding="utf-8")
+        write_as(carol, notebook, _solved(notebook, stub=None))
+        loop.due = due = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         _nbgrader(loop, "db", "assignment", "add", LESSON, f"--duedate={due}")
         time.sleep(1.5)
         alice = students["alice"]
         run_as(alice, [shared_env.bin / "nbgrader", "submit", LESSON], env=alice.env(shared_env.path()))
+        # carol submits late, then dates it a day back (nbgrader #1104) and submits in alice's name (#1097).
+        _terminal_nbgrader(loop, carol, "submit", LESSON)
+        loop.forged = _forge(loop, carol, alice, released)
         _nbgrader(loop, "collect", "--update", LESSON)
         _grade(loop, "grade again")
 
@@ -254,6 +350,45 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
         loop.seconds["whole loop"] = round(time.perf_counter() - started, 1)
         print(f"\nhub loop timings (s): {loop.seconds}\nscreenshots: {loop.shots}")
         yield loop
+
+
+def _terminal_nbgrader(loop: Loop, user, *args: str) -> str:
+    """``nbgrader …`` typed by a student in a terminal of the hub (the shared environment, the hub's config)."""
+    from support.unix_users import run_as
+
+    run = run_as(user, [loop.shared.bin / "nbgrader", *args], env=user.env(loop.shared.path()))
+    return run.stdout + run.stderr
+
+
+# carol's terminal: her late submission dated a day back (its timestamp.txt, its folder's name and its
+# files' times), then a folder in alice's name holding the untouched notebook, dated after alice's.
+FORGE = r"""
+set -eu
+inbound="$1"; me="$2"; victim="$3"; lesson="$4"; released="$5"
+mine=$(ls -d "$inbound/$me+$lesson+"* | tail -n 1)
+early=$(date -u -d '1 day ago' '+%Y-%m-%d %H:%M:%S.%6N UTC')
+printf '%s' "$early" > "$mine/timestamp.txt"
+touch -d '1 day ago' "$mine"/* "$mine"
+mv "$mine" "$inbound/$me+$lesson+$early+0000"
+later=$(date -u -d '1 minute' '+%Y-%m-%d %H:%M:%S.%6N UTC')
+forged="$inbound/$victim+$lesson+$later+1111"
+mkdir "$forged"
+cp "$released" "$forged/$lesson.ipynb"
+printf '%s' "$later" > "$forged/timestamp.txt"
+echo forged
+"""
+
+
+def _forge(loop: Loop, carol, alice, released: str) -> dict[str, str]:
+    """carol rewrites her late submission's time and hands in a submission as alice, in the exchange."""
+    from support.unix_users import run_as, write_as
+
+    course_id = json.loads((loop.course / "course.json").read_text(encoding="utf-8"))["course_id"]
+    copy = carol.home / "released.ipynb"
+    write_as(carol, copy, released)
+    run = run_as(carol, ["/bin/bash", "-c", FORGE, "forge", loop.exchange / course_id / "inbound", carol.name,
+                         alice.name, LESSON, copy], check=False)
+    return {"output": run.stdout + run.stderr, "returncode": str(run.returncode)}
 
 
 def _cmdline(pid: int) -> str:
@@ -522,24 +657,26 @@ def test_formgrader_hides_the_hidden_tests(loop: Loop, teacher_browser) -> None:
 
 def test_lms_files_parse_and_carry_the_final_scores(loop: Loop) -> None:
     alice, bob = loop.name("alice"), loop.name("bob")
+    final = {student: float(row["score"]) for student, row in loop.grades[1].items()}
+    assert final[alice] == 0 and final[bob] == BOB_SCORE and len(final) == 4
     # Written by `grade` beside grades.csv (before alice had a name: her id stands in).
     with open(loop.course / "grades_moodle.csv", newline="", encoding="utf-8") as file:
         moodle = {row["Username"]: row for row in csv.DictReader(file)}
-    assert {name: float(row[LESSON]) for name, row in moodle.items()} == {
-        student: float(row["score"]) for student, row in loop.grades[1].items()} == {alice: 0, bob: BOB_SCORE}
+    assert {name: float(row[LESSON]) for name, row in moodle.items()} == final
     # `nbgrader export --exporter=autograder.course.lms.…`, after the name "Smith, Jr." was recorded.
     text = loop.late_exports["Moodle"].read_text(encoding="utf-8")
     assert '"Smith, Jr."' in text  # quoted, so the comma stays inside the field
     with open(loop.late_exports["Moodle"], newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["First name", "Last name", "Username", "User ID", "Email address", LESSON]
-    assert rows[1:] == [["Alice", "Smith, Jr.", alice, "1042", "alice@example.org", "0"],
-                        ["", bob, bob, "", "", str(BOB_SCORE)]]
+    assert ["Alice", "Smith, Jr.", alice, "1042", "alice@example.org", "0"] in rows[1:]
+    assert ["", bob, bob, "", "", str(BOB_SCORE)] in rows[1:] and len(rows) == 5
     with open(loop.late_exports["Canvas"], newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", LESSON]
     assert rows[1] == ["Points Possible", "", "", "", "", str(MAX)]
-    assert rows[2:] == [["Smith, Jr., Alice", "1042", "", alice, "", "0"], [bob, "", "", bob, "", str(BOB_SCORE)]]
+    assert ["Smith, Jr., Alice", "1042", "", alice, "", "0"] in rows[2:]
+    assert [bob, "", "", bob, "", str(BOB_SCORE)] in rows[2:] and len(rows) == 6
 
 
 # Fast checks without a course (no root needed).
@@ -567,4 +704,3 @@ def test_hidden_tests_never_reach_a_page_and_a_stray_marker_breaks_nothing() -> 
     ])
     cleaned, _ = HideHiddenTests().preprocess(notebook, {})
     assert [cell.source for cell in cleaned.cells] == ["check.g(f)", "check.g(f)", "# my notes: ### BEGIN HIDDEN TESTS"]
-    assert set(TEXT["en"]) == set(TEXT["ru"])

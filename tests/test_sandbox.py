@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 from nbgrader.api import Gradebook
+from support.attacks import FORK_BOMB_HELPER
 from support.course import scores
 
 from autograder.authoring.solve import solve
@@ -319,27 +321,7 @@ except OSError as error:
 # 8: a fork bomb, bounded (3000 forks, children sleep 30 s) so that even unsandboxed it cannot take the machine
 # down; forked from a small helper process rather than from the 1.5 GiB kernel, each child becoming `sleep`
 # (whose argv[0] carries the marker), so that it is the process limit that stops it, not the memory watchdog.
-FORK_BOMB = r'''
-import shutil, subprocess
-bomb = r"""
-import os, sys
-sleep = sys.argv[1]
-ok, stopped = 0, "nothing"
-for attempt in range(3000):
-    try:
-        pid = os.fork()
-    except OSError as error:
-        stopped = type(error).__name__
-        break
-    if pid == 0:
-        try:
-            os.closerange(0, 64)
-            os.execv(sleep, [sys.argv[2], "30"])
-        finally:
-            os._exit(0)
-    ok += 1
-print(f"FORKS {ok} of 3000, stopped by {stopped}", flush=True)
-"""
+FORK_BOMB = "import shutil, subprocess\nbomb = " + repr(FORK_BOMB_HELPER) + r'''
 try:
     run = subprocess.run([sys.executable, "-c", bomb, shutil.which("sleep") or "/bin/sleep", f"{MARK}-bomb"],
                          capture_output=True, text=True, timeout=35)
@@ -485,9 +467,9 @@ def _digest(path: Path) -> str:
 def watched(root: Path) -> dict[str, str]:
     """Digests of what no submission may change: the classmates' submissions and the grader's files."""
     files = [p for student in HONEST for p in sorted((root / "submitted" / student).rglob("*")) if p.is_file()]
-    files += [Path("/etc/passwd"), Path("/root/.bashrc"), root / "instructor_notes.txt",
+    files += [Path("/etc/passwd"), Path.home() / ".bashrc", root / "instructor_notes.txt",
               *sorted((ROOT / "solutions").glob("*.py"))]
-    return {str(path): _digest(path) for path in files}
+    return {str(path): _digest(path) for path in files if path.is_file() and os.access(path, os.R_OK)}
 
 
 @dataclass
@@ -501,9 +483,25 @@ class Batch:
     after: dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
-    base = tmp_path_factory.mktemp(f"sandbox-{MARK}")  # the marker in every path of this run (see FINDER's ours)
+@pytest.fixture(scope="module", params=["this user", "an unprivileged instructor"])
+def batch(request: pytest.FixtureRequest) -> Batch:
+    """The batch graded by whoever runs the tests, and again by an unprivileged instructor (a real Unix user).
+
+    As root each kernel gets a uid of its own; an unprivileged grader's kernels share its uid, and each
+    gets its process budget from a user namespace of its own: both must hold every attack.
+    """
+    grader = None
+    if request.param == "an unprivileged instructor":
+        if os.geteuid() != 0:
+            pytest.skip("the tests already run as an unprivileged user (another user needs root to create)")
+        from support.shared_env import instructor_env
+
+        user = request.getfixturevalue("unix_users").add("grader")
+        grader = instructor_env(user, request.getfixturevalue("shared_env"))
+    # The marker in every path of this run (see FINDER's ours); under /tmp, which every user can traverse.
+    base = Path(tempfile.mkdtemp(prefix=f"sandbox-{MARK}-", dir="/tmp"))
+    base.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
     root = build_course(base / "course", "en", cell_timeout=40)
     (root / "instructor_notes.txt").write_text(f"the instructor's notes {MARK}\n")
     tcp = Listener(socket.AF_INET, ("127.0.0.1", 0))
@@ -518,19 +516,28 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     logs, scratch = base / "grade-output", base / "tmp"  # the grader's worker folders go to scratch
     logs.mkdir()
     scratch.mkdir()
+    if grader is not None:  # the course, its submissions and the scratch folder are the instructor's
+        subprocess.run(["chown", "-R", f"{grader.user.uid}:{grader.user.gid}", str(base)], check=True, timeout=300)
+    command = ["-m", "autograder", "grade", str(root), "--jobs", "2", "--memory-limit", "4G"]
     start = time.perf_counter()
     # Output to files, not pipes: a process an attack leaves behind could hold a pipe open forever.
     with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
         try:
-            code = subprocess.run([sys.executable, "-m", "autograder", "grade", str(root), "--jobs", "2",
-                                   "--memory-limit", "4G"], stdout=out, stderr=err, timeout=1500,
-                                  cwd=base, env=os.environ | {"TMPDIR": str(scratch)}).returncode
+            if grader is None:
+                code = subprocess.run([sys.executable, *command], stdout=out, stderr=err, timeout=1500,
+                                      cwd=base, env=os.environ | {"TMPDIR": str(scratch)}).returncode
+            else:
+                from support.unix_users import popen_as
+
+                process = popen_as(grader.user, [grader.python, *command], cwd=base, stdout=out, stderr=err,
+                                   env=grader.env({"TMPDIR": str(scratch)}))
+                code = process.wait(timeout=1500)
         finally:
             leftovers = marked_processes()
             connections = tcp.close() + unix.close()
     seconds = time.perf_counter() - start
     run = subprocess.CompletedProcess([], code, (logs / "stdout").read_text(), (logs / "stderr").read_text())
-    print(f"\nsandbox batch: {len(ATTACKERS) + len(HONEST)} submissions graded in {seconds:.0f} s")
+    print(f"\nsandbox batch ({request.param}): {len(ATTACKERS) + len(HONEST)} submissions graded in {seconds:.0f} s")
     yield Batch(root, run, seconds, leftovers, connections, before, watched(root))
     for pid, _ in marked_processes():  # only processes this run's attacks started
         try:

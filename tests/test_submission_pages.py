@@ -1,11 +1,16 @@
-"""A submission must never run script in the pages that show it: formgrader's and the feedback HTML.
+"""What a submission shows is data: no script in any page, and bounded disk, files, time and console text.
 
 The instructor grades in formgrader (nbgrader's Manual Grading, served by the instructor's own
 Jupyter server): a script there runs on the server's origin and can write any file through the
 Jupyter API. The student (and the instructor) read the feedback HTML ``grade`` writes. One
 course, one batch of ``residual_networks`` submissions graded for real (``python -m autograder
-grade --jobs 2``, sandboxed): two honest classmates and, for each way a notebook can carry
-markup or script into those pages (a *channel*), one solved notebook with that channel added.
+grade --jobs 2``, sandboxed): two honest classmates; the ways a notebook can carry markup or script
+into those pages (*channels*), grouped into four solved notebooks (markdown cells, a raw cell,
+outputs, the hidden tests' comments); a kernel that writes 5 GiB, one that makes 100,000 files, one
+that ignores the interrupt, one that prints terminal escapes and dies; an honest student who
+copy-pasted a check cell; and two stubs that claim points (a check worth 1000, a graded cell of
+their own).
+
 Every payload, if it runs, leaves evidence (:func:`support.formgrader.payload`): a marker in the
 page, a dialog, and on formgrader's origin a file ``pwned-<channel>.txt`` written through the
 contents API. Then each submission's formgrader page and feedback page are opened in headless
@@ -42,8 +47,8 @@ from support.formgrader import (
     submission_ids,
 )
 
-from autograder.build.solve import solve
-from autograder.course.build import build_course
+from autograder.authoring.solve import solve
+from autograder.course.create import build_course
 
 LESSON = "residual_networks"
 HONEST = {"honest_solved": 18.0, "honest_untouched": 0.0}
@@ -74,8 +79,8 @@ def md(source: str, **fields: object) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(source, **fields)
 
 
-def code(source: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(source)
+def code(source: str, **fields: object) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, **fields)
 
 
 def display(expression: str) -> str:
@@ -172,20 +177,85 @@ def hostile_channels() -> dict[str, Channel]:
     }
 
 
+# The script channels, grouped: one notebook per kind (each payload names its channel, so a group still
+# says which one ran), which keeps the batch small.
+GROUPS = {"hostile_markdown": "md_", "hostile_raw": "raw_", "hostile_outputs": "out_", "hostile_comment": "hidden_"}
+
+# What a submission takes from the grader: disk, files, time, the console. Each code cell goes at the end of
+# a solved notebook, so every check has run before it (the points stay earned).
+DISK_WRITER = """\
+import os
+written, errno = 0, None
+os.makedirs('fill', exist_ok=True)
+chunk = b'\\0' * (16 << 20)
+try:
+    for part in range(20):  # 20 files of 256 MiB: 5 GiB
+        with open(f'fill/part{part:02d}.bin', 'wb') as file:
+            for _ in range(16):
+                file.write(chunk)
+                written += len(chunk)
+except OSError as error:
+    errno = error.errno
+print(f'disk writer: {written >> 20} MiB, errno {errno}')
+"""
+MANY_FILES = """\
+import os
+os.makedirs('many', exist_ok=True)
+made = 0
+try:
+    for n in range(100_000):
+        open(f'many/{n:06d}', 'w').close()
+        made += 1
+except OSError as error:
+    print('stopped:', error)
+print(f'many files: {made}')
+"""
+IGNORES_INTERRUPT = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\x1b[31m\x9b2J\u202e"  # clear screen, window title, colour, 8-bit CSI, RTL
+ESCAPES_AND_DIES = f"""\
+import os, signal, sys
+with open({ESCAPES!r} + 'big.bin', 'wb') as file:  # too big to come back: its name goes into the notes
+    file.write(b'x' * (21 << 20))
+print({ESCAPES!r})
+sys.stderr.write({ESCAPES!r})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+RESOURCE_CELLS = {"disk_writer": DISK_WRITER, "many_files": MANY_FILES, "ignores_interrupt": IGNORES_INTERRUPT,
+                  "escapes_and_dies": ESCAPES_AND_DIES}
+
+
 def submissions(release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    """``{student: notebook}``: the honest classmates, then one solved notebook per hostile channel."""
+    """``{student: notebook}``: the honest classmates, the script channels, the resource and points attacks."""
     solved = solve(release, LESSON)
     honest = copy.deepcopy(solved)  # with a plot of the student's own
     honest.cells.insert(_index(honest, "load_dataset_labels") + 1, code(
         "fig, ax = plt.subplots(figsize=(4, 3))\nax.plot([1, 2, 3], [0.9, 0.4, 0.2])\n"
         "ax.set_title('my loss')\nplt.show()"))
     notebooks = {"honest_solved": honest, "honest_untouched": copy.deepcopy(release)}
-    for name, channel in hostile_channels().items():
+    channels = hostile_channels()
+    for group, prefix in GROUPS.items():
         notebook = copy.deepcopy(solved)
-        at = len(notebook.cells) if channel.at_end else _index(notebook, "identity_block") + 1
-        notebook.cells[at:at] = copy.deepcopy(channel.cells)
-        notebook.metadata.update(copy.deepcopy(channel.metadata))
-        notebooks[name] = notebook
+        for channel in (channel for name, channel in channels.items() if name.startswith(prefix)):
+            at = len(notebook.cells) if channel.at_end else _index(notebook, "identity_block") + 1
+            notebook.cells[at:at] = copy.deepcopy(channel.cells)
+            notebook.metadata.update(copy.deepcopy(channel.metadata))
+        notebooks[group] = notebook
+    assert sum(name.startswith(tuple(GROUPS.values())) for name in channels) == len(channels)
+    for name, source in RESOURCE_CELLS.items():
+        notebooks[name] = copy.deepcopy(solved)
+        notebooks[name].cells.append(code(source))
+    # An honest student who copy-pasted a check cell under their answer (JupyterLab gives the copy a new id).
+    copied = notebooks["copied_check_cell"] = copy.deepcopy(solved)
+    check = copy.deepcopy(copied.cells[_index(copied, "identity_block_shape")])
+    check.id = "copied-check"
+    copied.cells.insert(_index(copied, "identity_block") + 1, check)
+    # Stubs that claim more: a check worth 1000 points, a graded cell of the student's own.
+    greedy = notebooks["points_1000"] = copy.deepcopy(release)
+    greedy.cells[_index(greedy, "identity_block_shape")].metadata["nbgrader"]["points"] = 1000
+    own = notebooks["own_graded_cell"] = copy.deepcopy(release)
+    own.cells.append(code("print('full marks')", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "grade_id": "my_bonus", "points": 1000,
+        "schema_version": 3}}))
     return notebooks
 
 
@@ -324,6 +394,8 @@ def _shows_what_is_needed(pages: dict[str, PageReport | None], root: Path) -> di
     alts, checks = figure_alts(root), grade_cells(root)
     missing: dict[str, list[str]] = {}
     for student, page in pages.items():
+        if student not in (*HONEST, *GROUPS):  # the resource and points attacks: their pages need not be complete
+            continue
         if page is None:
             missing[student] = ["no page"]
             continue
@@ -379,3 +451,93 @@ def test_feedback_runs_no_script_of_a_submission(feedback_pages: dict[str, PageR
 def test_feedback_shows_what_a_student_needs(feedback_pages: dict[str, PageReport | None], graded: tuple) -> None:
     missing = _shows_what_is_needed(feedback_pages, graded[0])
     assert not missing, json.dumps(missing, indent=1)
+
+
+# What a submission takes from the grader (issue 14): each bounded, the batch goes on, honest grades stay.
+
+def notes(root: Path, student: str) -> list[str]:
+    return json.loads((root / "grading_notes.json").read_text(encoding="utf-8"))[f"{student}/{LESSON}"]["notes"]
+
+
+def csv_rows(root: Path) -> dict[str, dict[str, str]]:
+    with open(root / "grades.csv", newline="", encoding="utf-8") as file:
+        return {row["student_id"]: row for row in csv.DictReader(file) if row["assignment"] == LESSON}
+
+
+def output_text(root: Path, student: str) -> str:
+    notebook = nbformat.read(root / "autograded" / student / LESSON / f"{LESSON}.ipynb", as_version=4)
+    return "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
+
+
+def folder_files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def test_a_kernel_cannot_fill_the_graders_disk(graded: tuple) -> None:
+    """5 GiB asked for; the job's disk (1 GiB) says ENOSPC; no more than the folder's bound comes back."""
+    from autograder.grader.limits import MIB, Limits
+
+    root, run, _ = graded
+    assert run.returncode == 0, run.stderr[-3000:]
+    wrote = re.search(r"disk writer: (\d+) MiB, errno (\d+)", output_text(root, "disk_writer"))
+    assert wrote, output_text(root, "disk_writer")[-2000:]
+    assert int(wrote[1]) <= Limits().disk // MIB and int(wrote[2]) == 28, wrote[0]  # ENOSPC
+    assert csv_rows(root)["disk_writer"]["max_score"] in ("18", "18.0")
+    back = sum(path.stat().st_size for path in folder_files(root / "autograded" / "disk_writer" / LESSON))
+    assert back <= Limits().returned_bytes, back
+    assert any("larger than 20" in note for note in notes(root, "disk_writer")), notes(root, "disk_writer")
+
+
+MANY_FILES_SECONDS = 300  # the bound for grading the 100,000-file submission (an honest one takes ~30-60 s here)
+
+
+def test_a_hundred_thousand_files_are_cut_to_the_bound_once_and_quickly(graded: tuple) -> None:
+    from autograder.grader.limits import Limits
+
+    root, run, _ = graded
+    assert "many files: 100000" in output_text(root, "many_files")
+    assert scores(root)["many_files"] == 18.0
+    kept = folder_files(root / "autograded" / "many_files" / LESSON)
+    assert len(kept) <= Limits().returned_files + 10, len(kept)
+    said = [note for note in notes(root, "many_files") if "files" in note]
+    assert len(said) == 1 and "More than 10,000 files" in said[0], notes(root, "many_files")
+    stats = json.loads((root / "grading_stats.json").read_text(encoding="utf-8"))
+    assert stats[f"many_files/{LESSON}"]["seconds"] < MANY_FILES_SECONDS, stats[f"many_files/{LESSON}"]
+
+
+def test_a_kernel_that_ignores_the_interrupt_is_killed_and_keeps_its_points(graded: tuple) -> None:
+    root, _, _ = graded
+    assert scores(root)["ignores_interrupt"] == 18.0
+    said = notes(root, "ignores_interrupt")
+    assert any("did not stop within 10\u00a0s of being interrupted" in note for note in said), said
+    for text in (json.dumps(said), (root / "report.md").read_text(encoding="utf-8"),
+                 (root / "feedback" / "ignores_interrupt" / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")):
+        assert "CellTimeoutError" not in text and "nbclient" not in text
+    stats = json.loads((root / "grading_stats.json").read_text(encoding="utf-8"))
+    assert stats[f"ignores_interrupt/{LESSON}"]["seconds"] < 60 + 10 + 180  # cell timeout + grace + the rest
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_a_kernel_that_prints_escapes_and_dies_reaches_no_terminal_raw(graded: tuple) -> None:
+    root, run, _ = graded
+    assert scores(root)["escapes_and_dies"] == 18.0  # every check ran before the kernel died
+    said = notes(root, "escapes_and_dies")
+    assert any("signal 9" in note for note in said), said
+    assert any("\\x1b[2J\\x1b]0;owned\\x07" in note for note in said), said  # the file name, shown as escapes
+    for name, text in (("console", run.stdout + run.stderr), ("report.md", (root / "report.md").read_text("utf-8")),
+                       ("grades.csv", (root / "grades.csv").read_text("utf-8"))):
+        assert not CONTROL.search(text.replace("\n", "").replace("\t", "")), (name, CONTROL.findall(text))
+
+
+def test_a_copied_check_cell_costs_an_honest_student_nothing(graded: tuple) -> None:
+    root, _, _ = graded
+    assert scores(root)["copied_check_cell"] == 18.0
+
+
+@pytest.mark.parametrize("student", ["points_1000", "own_graded_cell"])
+def test_points_a_submission_claims_count_for_nothing(graded: tuple, student: str) -> None:
+    root, _, _ = graded
+    row = csv_rows(root)[student]
+    assert float(row["score"]) == 0 and float(row["max_score"]) == 18, row

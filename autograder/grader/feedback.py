@@ -48,7 +48,6 @@ def words(lang: str) -> dict[str, str]:
     return {name: message(f"feedback.{name}", lang) for name in WORDS}
 
 
-TEXT = {lang: words(lang) for lang in LANGUAGES}  # TEMPORARY view for test code being migrated; not a second table
 
 
 def number(value: Any, lang: str) -> str:

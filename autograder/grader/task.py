@@ -30,6 +30,7 @@ from autograder.grader.folders import read_folder, write_folder
 from autograder.grader.nbgrader_cli import error_cause
 from autograder.grader.payload import CourseFiles, JobSpec, Outcome
 from autograder.grader.results import failing_checks, kernel_death, kernel_report, left_out, log_tail, read_grades
+from autograder.grader.sanitize import terminal_safe
 from autograder.grader.verdicts import load_recordings, verify_hidden
 from autograder.grader.version import fingerprint
 from autograder.learner.checks import quiet_stderr
@@ -81,6 +82,20 @@ def course_folder(course: CourseFiles) -> Path:
     return _materialized[course.digest]
 
 
+def notebook_problem(path: Path, lang: str) -> str:
+    """Why the submitted notebook cannot be graded ("" when it can): said to the student, not nbgrader's traceback."""
+    import nbformat
+
+    if not path.is_file():
+        return ""  # nbgrader names the missing notebook itself
+    try:
+        nbformat.reads(path.read_text(encoding="utf-8", errors="replace"), as_version=4)
+    except Exception as error:  # noqa: BLE001 - any failure to read it is the submission's
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        return message("not_a_notebook", lang, error=terminal_safe(first, one_line=True))
+    return ""
+
+
 def run_job(course_root: Path, course: CourseFiles, job: JobSpec, folder: Path) -> str:
     """nbgrader's autograde of the submission in its bounded job; why it could not grade ("" when it could).
 
@@ -90,6 +105,9 @@ def run_job(course_root: Path, course: CourseFiles, job: JobSpec, folder: Path) 
     for name in ("inbox", "work", "outbox"):
         (folder / name).mkdir()
     write_folder(folder / "inbox", job.files)
+    problem = notebook_problem(folder / "inbox" / f"{job.key.lesson}.ipynb", course.language)
+    if problem:
+        return problem
     spec = RunSpec(str(course_root), job.key.lesson, job.key.student, course.language, str(folder / "inbox"),
                    str(folder / "work"), str(folder / "outbox"), job.seed, kernel_threads(job), job.sandbox,
                    limits.to_dict())

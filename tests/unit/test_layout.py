@@ -73,7 +73,7 @@ def test_every_module_belongs_to_a_package() -> None:
     top = sorted(path.name for path in paths.PACKAGE.glob("*.py"))
     assert top == ["__init__.py", "__main__.py", "cli.py", "paths.py"]
     assert {path.name for path in paths.PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"} \
-        - {"build"} == set(ALLOWED)  # TEMPORARY: build/ re-exports authoring for test code being migrated
+        == set(ALLOWED)
 
 
 def test_the_learners_runtime_is_one_folder_that_runs_alone(tmp_path: Path) -> None:

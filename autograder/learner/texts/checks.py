@@ -424,6 +424,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "ячейка выполнялась дольше отведённых {timeout:n}\u00a0с и не остановилась за {grace:n}\u00a0с "
         "после прерывания",
     },
+    "not_a_notebook": {
+        "en": "not a valid notebook ({error})",
+        "ru": "файл не является корректным ноутбуком ({error})",
+    },
     "job_timeout": {
         "en": "grading was stopped after {seconds:n}\u00a0s",
         "ru": "проверка остановлена через {seconds:n}\u00a0с",

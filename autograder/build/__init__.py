@@ -1,1 +1,0 @@
-"""Moved to ``autograder.authoring`` (TEMPORARY: for test code being migrated; removed before release)."""

@@ -1,0 +1,1 @@
+"""What runs on a grading worker: one submission in, one outcome out (a bounded, sandboxed nbgrader job)."""
