@@ -121,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         "merge_submissions": args.merge,
         "merge_gradebook_only_per_second": round(args.merge / merged[False], 1),
         "merge_with_files_per_second": round(merge_rate, 1),
+        # What one result carries back to the main process, and what writing it costs there (issue 14).
+        "result_bytes": {"graded": sum(map(len, outcome.graded.values())),
+                         "feedback": sum(map(len, outcome.feedback.values())),
+                         "files": len(outcome.graded) + len(outcome.feedback)},
+        "main_process_seconds_per_submission": {"merge_only": round(merged[False] / args.merge, 5),
+                                                "merge_and_write_folders": round(merged[True] / args.merge, 5)},
         "export_seconds": round(export_seconds, 1),
         "projection": {
             "submissions": n, "workers": workers, "task_seconds": task_seconds,

@@ -165,12 +165,14 @@ def _read_plain(path: Path, limit: int) -> bytes | None:
 
 
 def left_out_notes(collected: Collected, lang: str, limits: Limits = DEFAULT) -> list[str]:
-    """One line per kind of file left out: how many, the first few names (learner text: print with care)."""
+    """One line per kind of file left out: how many, the first few names (control characters shown as escapes)."""
+    from autograder.grader.sanitize import terminal_safe
     from autograder.learner.i18n import message
 
     notes = []
     for kind, left in collected.left_out.items():
-        names = ", ".join(left.examples) + (", …" if left.count > len(left.examples) else "")
+        names = ", ".join(terminal_safe(name, one_line=True) for name in left.examples) \
+            + (", …" if left.count > len(left.examples) else "")
         notes.append(message(f"not_kept_{kind}", lang, count=left.count, names=names,
                              files=limits.returned_files, size=limits.returned_file_bytes / 2**20,
                              total=limits.returned_bytes / 2**20, seconds=limits.collect_seconds,

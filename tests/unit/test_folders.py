@@ -74,6 +74,13 @@ def test_left_out_notes_name_a_few_files_once_per_kind(tmp_path: Path) -> None:
     assert note == "Not kept, larger than 0\u00a0MiB: 7 files (big0, big1, big2, …)."
 
 
+
+def test_left_out_names_show_control_characters_as_escapes(tmp_path: Path) -> None:
+    limits = DEFAULT.replace(returned_file_bytes=1)
+    folder = make(tmp_path / "graded", {"\x1b]0;owned\x07\u202ebig": b"xx"})
+    (note,) = left_out_notes(read_folder(folder, limits), "en", limits)
+    assert note == "Not kept, larger than 0\u00a0MiB: 1 file (\\x1b]0;owned\\x07\\u202ebig)."
+
 def test_trimming_deletes_what_can_never_come_back(tmp_path: Path) -> None:
     limits = DEFAULT.replace(returned_file_bytes=100, returned_bytes=250)
     folder = make(tmp_path / "graded", {"huge": b"h" * 1000, "a": b"a" * 90, "b": b"b" * 90, "c": b"c" * 90,
