@@ -20,6 +20,13 @@ panel and reads the score in JupyterLab's HTML viewer. The due date passes, alic
 ``collect --update``, grading again zeroes her late work everywhere. The instructor logs in and
 sees the submissions in formgrader. Screenshots: ``<tmp>/hub*/screenshots``. The tests read what
 the loop left. Needs root (users, setuid, the hub); skipped otherwise.
+
+The same loop attacks the hub as its students could (issue 15): two more students work in a terminal
+only — ``aaron`` hands in a fork bomb, graded by the unprivileged instructor beside alice; ``carol``
+submits late, dates her submission a day back and hands in the untouched notebook in alice's name.
+While the instructor's first ``grade`` runs, bob tries every port the instructor's processes open
+(Dask over TCP, TLS without the run's certificate, HTTP). And the students try to read the reference,
+run ``solve``, read the gradebook, grades and classmates' work, and write into ``submitted/``.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ TERMINAL_STUDENTS = ("aaron", "carol")
 # as a Dask client would (plain TCP, TLS without a certificate) and over HTTP. Prints what each port did.
 PORT_PROBE = r"""
 import asyncio, json, os, ssl, sys, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from distributed.comm import connect
 
 teacher, stop = int(sys.argv[1]), sys.argv[2]
@@ -87,26 +95,30 @@ async def dask(address, **args):
         answer = await asyncio.wait_for(comm.read(), 5)
         return f"ANSWERED {str(answer)[:80]}"
     except BaseException as error:
-        return f"refused: {type(error).__name__}"
+        return f"refused: {type(error).__name__}: {str(error)[:120]}"
 
 def http(port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/identity.json", timeout=5) as page:
             return f"ANSWERED {page.status}"
     except BaseException as error:
-        return f"refused: {type(error).__name__}"
+        return f"refused: {type(error).__name__}: {str(error)[:120]}"
+
+def attempt(port):
+    return {"tcp": asyncio.run(dask(f"tcp://127.0.0.1:{port}")),
+            "tls": asyncio.run(dask(f"tls://127.0.0.1:{port}", ssl_context=context)),
+            "http": http(port)}
 
 context = ssl.create_default_context()
 context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-before, tried = listening(), {}
+# Each port is tried the moment it appears, in a thread of its own, while the list keeps being read.
+before, attempts, pool = listening(), {}, ThreadPoolExecutor(32)
 deadline = time.monotonic() + 1800
 while time.monotonic() < deadline and not os.path.exists(stop):
-    for port in sorted(listening() - before - tried.keys()):
-        tried[port] = {"tcp": asyncio.run(dask(f"tcp://127.0.0.1:{port}")),
-                       "tls": asyncio.run(dask(f"tls://127.0.0.1:{port}", connection_args={"ssl_context": context})),
-                       "http": http(port)}
-    time.sleep(0.1)
-print(json.dumps({"before": sorted(before), "tried": tried}))
+    for port in sorted(listening() - before - attempts.keys()):
+        attempts[port] = pool.submit(attempt, port)
+    time.sleep(0.05)
+print(json.dumps({"before": sorted(before), "tried": {port: job.result() for port, job in attempts.items()}}))
 """
 
 # Forked from a small helper (not the 1.5 GiB kernel), children sleep 30 s: the process limit stops it.
@@ -335,8 +347,8 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
         alice = students["alice"]
         run_as(alice, [shared_env.bin / "nbgrader", "submit", LESSON], env=alice.env(shared_env.path()))
         # carol submits late, then dates it a day back (nbgrader #1104) and submits in alice's name (#1097).
-        _terminal_nbgrader(loop, carol, "submit", LESSON)
-        loop.forged = _forge(loop, carol, alice, released)
+        submitted = _terminal_nbgrader(loop, carol, "submit", LESSON)
+        loop.forged = _forge(loop, carol, alice, released, submitted)
         _nbgrader(loop, "collect", "--update", LESSON)
         _grade(loop, "grade again")
 
@@ -364,8 +376,7 @@ def _terminal_nbgrader(loop: Loop, user, *args: str) -> str:
 # files' times), then a folder in alice's name holding the untouched notebook, dated after alice's.
 FORGE = r"""
 set -eu
-inbound="$1"; me="$2"; victim="$3"; lesson="$4"; released="$5"
-mine=$(ls -d "$inbound/$me+$lesson+"* | tail -n 1)
+inbound="$1"; me="$2"; victim="$3"; lesson="$4"; released="$5"; mine="$6"
 early=$(date -u -d '1 day ago' '+%Y-%m-%d %H:%M:%S.%6N UTC')
 printf '%s' "$early" > "$mine/timestamp.txt"
 touch -d '1 day ago' "$mine"/* "$mine"
@@ -379,15 +390,21 @@ echo forged
 """
 
 
-def _forge(loop: Loop, carol, alice, released: str) -> dict[str, str]:
-    """carol rewrites her late submission's time and hands in a submission as alice, in the exchange."""
+def _forge(loop: Loop, carol, alice, released: str, submitted: str) -> dict[str, str]:
+    """carol rewrites her late submission's time and hands in a submission as alice, in the exchange.
+
+    She cannot list ``inbound/``; ``nbgrader submit`` told her where her submission went.
+    """
     from support.unix_users import run_as, write_as
+
+    destination = re.search(r"Destination: (\S.*?)\s*$", submitted, re.M)
+    assert destination, submitted[-2000:]
 
     course_id = json.loads((loop.course / "course.json").read_text(encoding="utf-8"))["course_id"]
     copy = carol.home / "released.ipynb"
     write_as(carol, copy, released)
     run = run_as(carol, ["/bin/bash", "-c", FORGE, "forge", loop.exchange / course_id / "inbound", carol.name,
-                         alice.name, LESSON, copy], check=False)
+                         alice.name, LESSON, copy, destination[1]], check=False)
     return {"output": run.stdout + run.stderr, "returncode": str(run.returncode)}
 
 
@@ -641,7 +658,8 @@ def test_formgrader_hides_the_hidden_tests(loop: Loop, teacher_browser) -> None:
 
     driver = teacher_browser
     submissions = _submissions(loop)
-    assert {student for _, student in submissions} == {loop.name(role) for role in STUDENTS}
+    assert {student for _, student in submissions} == {loop.name(role) for role in STUDENTS} | {
+        user.name for user in loop.terminal.values()}
     for notebook_id, student in submissions:
         autograded = (loop.course / "autograded" / student / LESSON / f"{LESSON}.ipynb").read_text()
         driver.get(loop.hub.user_url(loop.teacher.user.name, f"formgrader/submissions/{notebook_id}/"))
@@ -677,6 +695,85 @@ def test_lms_files_parse_and_carry_the_final_scores(loop: Loop) -> None:
     assert rows[1] == ["Points Possible", "", "", "", "", str(MAX)]
     assert ["Smith, Jr., Alice", "1042", "", alice, "", "0"] in rows[2:]
     assert [bob, "", "", bob, "", str(BOB_SCORE)] in rows[2:] and len(rows) == 6
+
+
+# The shared hub's defences (issue 15): every check below runs against real users of this machine.
+
+def test_no_port_grade_opens_lets_a_student_in(loop: Loop) -> None:
+    """bob tried every port the instructor's processes opened during `grade`: Dask over TCP and TLS, and HTTP."""
+    assert "tried" in loop.ports, loop.ports
+    tried = loop.ports["tried"]
+    # Live TLS servers that refused a client without the run's certificate: the scheduler, the two workers and
+    # their nannies (a port seen too late, or Dask's dashboard before it is closed, just refuses the connection).
+    live = [port for port, result in tried.items() if "SSL" in result["tls"]]
+    assert len(live) >= 5, loop.ports
+    answered = {port: result for port, result in tried.items()
+                if any(value.startswith("ANSWERED") for value in result.values())}
+    assert not answered, answered
+
+
+def test_a_student_cannot_run_solve_or_read_the_reference(loop: Loop) -> None:
+    from support.unix_users import run_as
+
+    alice = loop.students["alice"]
+    notebook = alice.home / LESSON / f"{LESSON}.ipynb"
+    before = notebook.read_bytes()
+    run = run_as(alice, [loop.shared.python, "-m", "autograder", "solve", notebook], env=alice.env(loop.shared.path()),
+                 check=False, timeout=300)
+    assert run.returncode != 0 and notebook.read_bytes() == before, run.stdout + run.stderr
+    for path in (loop.teacher.checkout / "solutions", loop.course / "source" / LESSON / f"{LESSON}.ipynb"):
+        run = run_as(alice, ["ls", "-l", path], env=alice.env(), check=False)
+        assert run.returncode != 0 and "Permission denied" in run.stderr, (path, run)
+
+
+def test_students_cannot_read_grades_or_work_nor_write_into_submitted(loop: Loop) -> None:
+    from support.unix_users import run_as
+
+    alice, bob = loop.students["alice"], loop.students["bob"]
+    readable = [loop.course / name for name in ("grades.csv", "report.md", "grading_notes.json", "course.json")]
+    readable += [loop.course / kind / bob.name / LESSON / name for kind, name in (
+        ("submitted", f"{LESSON}.ipynb"), ("autograded", f"{LESSON}.ipynb"), ("feedback", f"{LESSON}.html"))]
+    for path in readable:
+        assert path.is_file(), path
+        run = run_as(alice, ["cat", path], env=alice.env(), check=False)
+        assert run.returncode != 0 and "Permission denied" in run.stderr, (path, run)
+    target = loop.course / "submitted" / alice.name / LESSON
+    run = run_as(bob, ["touch", target / "planted.py"], env=bob.env(), check=False)
+    assert run.returncode != 0 and not (target / "planted.py").exists(), run
+    # nbgrader's collect leaves 0777 folders: the course makes them the instructor's alone again.
+    for path in (loop.course / "submitted").rglob("*"):
+        assert stat.S_IMODE(path.lstat().st_mode) & 0o077 == 0, (path, oct(path.lstat().st_mode))
+
+
+def test_a_fork_bomb_graded_by_the_unprivileged_instructor_spares_the_classmate(loop: Loop) -> None:
+    """aaron's bomb and alice's honest notebook were graded at the same time, by a grader that is not root."""
+    assert loop.teacher.user.uid != 0
+    aaron, alice = loop.terminal["aaron"].name, loop.name("alice")
+    graded = nbformat.read(loop.course / "autograded" / aaron / LESSON / f"{LESSON}.ipynb", as_version=4)
+    printed = "".join(output.get("text", "") for cell in graded.cells for output in cell.get("outputs", []))
+    found = re.search(r"FORKS (\d+) of 3000, stopped by (\w+)", printed)
+    assert found and found[2] != "nothing" and int(found[1]) < 2000, printed[-2000:]
+    assert float(loop.grades[0][alice]["score"]) == MAX
+    notes = json.loads((loop.course / "grading_notes.json").read_text(encoding="utf-8"))
+    for student in (alice, loop.name("bob")):
+        assert not [note for note in notes[f"{student}/{LESSON}"]["notes"] if "kernel" in note.lower()
+                    or "ядро" in note.lower()], notes[f"{student}/{LESSON}"]
+
+
+def test_a_student_cannot_submit_as_another_or_move_their_time(loop: Loop) -> None:
+    alice, carol = loop.name("alice"), loop.terminal["carol"].name
+    assert loop.forged.get("returncode") == "0" and "forged" in loop.forged["output"], loop.forged
+    collect = loop.commands[f"nbgrader collect --update {LESSON}"]
+    assert f"{alice}+{LESSON}+" in collect and carol in collect, collect[-3000:]  # refused, and said so
+    late = loop.grades[1]
+    # alice's grade is her own solved notebook (late: 0), not the untouched one carol put in her name.
+    assert float(late[alice]["raw_score"]) == MAX
+    # carol's submission counts from when she really made it: after the due date, whatever she wrote.
+    assert float(late[carol]["raw_score"]) == MAX and float(late[carol]["late_submission_penalty"]) == MAX
+    assert float(late[carol]["score"]) == 0
+    stamp = (loop.course / "submitted" / carol / LESSON / "timestamp.txt").read_text(encoding="utf-8")
+    due = datetime.datetime.strptime(loop.due, "%Y-%m-%d %H:%M:%S UTC")
+    assert datetime.datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f UTC") > due, (stamp, loop.due)
 
 
 # Fast checks without a course (no root needed).
