@@ -53,6 +53,17 @@ from autograder.learner.i18n import format_number, message
 
 SERVICE_DIR = "grading-service"
 REFRESH_SECONDS = 30.0  # the report and grades.csv while the queue is not empty
+# nbgrader's submit copies the files, then writes timestamp.txt and submission_secret.txt, then changes the
+# folder's mode: a folder is complete once that last file is there and nothing changed for a moment. Read
+# earlier, a notebook could be half copied. Without the secret (a folder made by hand), wait longer.
+QUIET_SECONDS = 2.0
+QUIET_WITHOUT_SECRET_SECONDS = 30.0
+
+
+def complete(folder: Path, last_change: datetime.datetime, now: datetime.datetime) -> bool:
+    """Whether nbgrader has finished writing a submission folder (see QUIET_SECONDS)."""
+    quiet = (now - last_change).total_seconds()
+    return quiet >= (QUIET_SECONDS if (folder / "submission_secret.txt").is_file() else QUIET_WITHOUT_SECRET_SECONDS)
 
 
 def utcnow() -> datetime.datetime:
@@ -122,6 +133,8 @@ class Service:
                 if path.name in self.journal.entries:
                     continue
                 seen = examine(path)
+                if not seen.problem and not complete(path, seen.time, now):
+                    continue  # still being written: looked at again on the next poll
                 entry = Entry(path.name, seen.student, lesson, iso(seen.time), secrets.randbelow(2**31),
                               arrived=iso(now))
                 if seen.problem:  # not this student's (or not a folder): nobody is told, the instructor is

@@ -156,3 +156,18 @@ def test_limits_have_one_home_and_round_trip() -> None:
     assert changed.disk == 5 and changed.submission_time == DEFAULT.submission_time
     assert type(DEFAULT).from_dict(json.loads(json.dumps(changed.to_dict()))) == changed
     assert DEFAULT.file_size == DEFAULT.disk and DEFAULT.job_seconds > DEFAULT.submission_time
+
+
+def test_the_service_waits_until_nbgrader_has_finished_writing_a_submission(tmp_path: Path) -> None:
+    """nbgrader's submit writes submission_secret.txt last: before it, or while the folder changes, wait."""
+    from autograder.course.service import complete
+
+    now = datetime.datetime(2026, 12, 6, 12, 0, 0)
+    folder = tmp_path / "alice+lesson+time+abc"
+    folder.mkdir()
+    (folder / "lesson.ipynb").write_text("{")
+    assert not complete(folder, now - datetime.timedelta(seconds=10), now)  # no secret yet: maybe half copied
+    assert complete(folder, now - datetime.timedelta(seconds=40), now)  # made by hand, long quiet
+    (folder / "submission_secret.txt").write_text("s")
+    assert not complete(folder, now - datetime.timedelta(seconds=0.5), now)
+    assert complete(folder, now - datetime.timedelta(seconds=3), now)
