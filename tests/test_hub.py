@@ -49,6 +49,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from support.attacks import FORK_BOMB_HELPER
+from support.course import answered, visible_text
 
 from autograder.course.create import default_course_id
 from autograder.grader.feedback import HideHiddenTests
@@ -128,32 +129,12 @@ FORK_BOMB = ("import shutil, subprocess, sys\n"
              "text=True).stdout)\n")
 
 
-def _solved(notebook_path: Path, stub: str | None) -> str:
-    """The fetched notebook with its answers written in, the answer cell ``stub`` left as handed out.
-
-    Computed here (the tests' process reads ``solutions/``; no student can), written by the student.
-    """
-    from autograder.authoring.solve import solve
-
-    notebook = nbformat.read(notebook_path, as_version=4)
-    solved = solve(notebook, LESSON)
-    for mine, answer in zip(notebook.cells, solved.cells, strict=True):
-        if mine.metadata.get("nbgrader", {}).get("grade_id") != stub:
-            mine.source = answer.source
-    return nbformat.writes(notebook)
-
-
 def _with_fork_bomb(solved: str) -> str:
     """A solved notebook whose first code cell is followed by a fork bomb."""
     notebook = nbformat.reads(solved, as_version=4)
     first = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
     notebook.cells.insert(first + 1, nbformat.v4.new_code_cell(FORK_BOMB))
     return nbformat.writes(notebook)
-
-
-def _visible(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", page, flags=re.S))
-                    .split())
 
 
 @dataclass
@@ -278,7 +259,7 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
                 browser.fetch(driver, LESSON)
                 browser.shot(driver, loop.shots, f"03-{role}-fetched")
                 notebook = user.home / LESSON / f"{LESSON}.ipynb"
-                write_as(user, notebook, _solved(notebook, stub="convolutional_block" if role == "bob" else None))
+                write_as(user, notebook, answered(notebook, LESSON, "convolutional_block" if role == "bob" else None))
             loop.seconds["fetched"] = round(time.perf_counter() - started, 1)
 
             # They validate in a terminal (nbgrader of the shared environment, the hub's config), at the same time.
@@ -298,7 +279,7 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
         aaron = terminal["aaron"]
         _terminal_nbgrader(loop, aaron, "fetch_assignment", LESSON)
         notebook = aaron.home / LESSON / f"{LESSON}.ipynb"
-        write_as(aaron, notebook, _with_fork_bomb(_solved(notebook, stub=None)))
+        write_as(aaron, notebook, _with_fork_bomb(answered(notebook, LESSON, None)))
         _terminal_nbgrader(loop, aaron, "submit", LESSON)
         loop.seconds["submitted"] = round(time.perf_counter() - started, 1)
 
@@ -340,7 +321,7 @@ def loop(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> Ite
         _terminal_nbgrader(loop, carol, "fetch_assignment", LESSON)
         notebook = carol.home / LESSON / f"{LESSON}.ipynb"
         released = notebook.read_text(encoding="utf-8")
-        write_as(carol, notebook, _solved(notebook, stub=None))
+        write_as(carol, notebook, answered(notebook, LESSON, None))
         loop.due = due = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         _nbgrader(loop, "db", "assignment", "add", LESSON, f"--duedate={due}")
         time.sleep(1.5)
@@ -558,7 +539,7 @@ def test_russian_feedback_has_no_english_words_and_no_hidden_tests(loop: Loop) -
     assert "No response." in comments  # nbgrader's comment on bob's untouched answer
     for role in STUDENTS:
         page = (loop.course / "feedback" / loop.name(role) / LESSON / f"{LESSON}.html").read_text(encoding="utf-8")
-        visible = _visible(page)
+        visible = visible_text(page)
         found = [word for word in ENGLISH if word in visible]
         assert not found, (role, found)
         assert "HIDDEN TESTS" not in page and "record_hidden" not in page

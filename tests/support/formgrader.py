@@ -30,13 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,1000",
-                  # Offline: every host name fails at once (a CDN in a page's head cannot stall it, nothing leaks).
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+from .browser import CHROMEDRIVER, CHROMIUM, FLAGS
+
+# The same headless, offline Chromium as the hub tests (support.browser).
+CHROMIUM_FLAGS = FLAGS
 MARKER_PREFIX = "__pwned_"
 FILE_PREFIX = "pwned-"
 
