@@ -7,8 +7,10 @@ exercises one way a batch can go wrong, and the tests read what came out.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,7 +22,7 @@ from conftest import ROOT
 from support.course import scores
 
 from autograder.authoring.solve import solve
-from autograder.course.create import build_course
+from autograder.course.create import build_course, nbgrader
 from autograder.course.grade import read_notes
 
 LESSON = "residual_networks"
@@ -248,7 +250,8 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     release = nbformat.read(root / "release" / LESSON / f"{LESSON}.ipynb", as_version=4)
     for student in ("a", "b", "c"):
         shutil.copytree(root / "release" / LESSON, root / "submitted" / student / LESSON)
-        nbformat.write(release, root / "submitted" / student / LESSON / f"{LESSON}.ipynb")
+        nbformat.write(solve(release, LESSON) if student == "a" else release,
+                       root / "submitted" / student / LESSON / f"{LESSON}.ipynb")
     (root / "submitted" / "d" / LESSON).mkdir(parents=True)  # no notebook: recorded with 0
     writers: list[tuple[int, str]] = []
     for name in ("merge", "record_zero"):
@@ -259,8 +262,27 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(GradebookWriter, name, spy)
+    # nbgrader's export must find every grade committed, however quickly the last outcomes came.
+    monkeypatch.setattr(grading, "GradebookWriter", functools.partial(GradebookWriter, commit_every=3600))
+    exported_while_writing: list[bool] = []
+
+    def export(course: Path, *args: str) -> None:
+        probe = sqlite3.connect(course / "gradebook.db", timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # refused while the writer holds an open transaction
+            probe.execute("ROLLBACK")
+            exported_while_writing.append(False)
+        except sqlite3.OperationalError:
+            exported_while_writing.append(True)
+        finally:
+            probe.close()
+        nbgrader(course, *args)
+
+    monkeypatch.setattr(grading, "nbgrader", export)
     grading.grade(root, jobs=2, progress=False)
     assert len(writers) == 4 and set(writers) == {(os.getpid(), threading.main_thread().name)}
+    assert exported_while_writing == [False]
+    assert scores(root) == {"a": MAX, "b": 0, "c": 0, "d": 0}
     # The graded folders came back from the workers as bytes.
     assert all((root / "autograded" / s / LESSON / f"{LESSON}.ipynb").is_file() for s in "abc")
 

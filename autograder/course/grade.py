@@ -235,6 +235,9 @@ def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = 
                 bar.update()
         graded_at = time.perf_counter()
         write_notes(root, batch.outcomes)
+        # nbgrader reads the gradebook in another process: it sees only what is committed (the writer
+        # commits about once a second), so the last outcomes are committed before it exports.
+        writer.commit()
         if progress:
             print(say("exporting"), file=sys.stderr)
         nbgrader(root, "export", "--to", str(root / "grades.csv"))
