@@ -11,8 +11,10 @@ user (``python -m autograder serve COURSE --jobs 2 --poll 1``), with the course'
    from starting ``nbgrader submit`` to the feedback page being where ``nbgrader fetch_feedback`` finds
    it, split into the submit command, the wait until the service notices, until it starts grading, the
    grading, and publishing. Then one real ``nbgrader fetch_feedback`` checks that the page is fetched.
-2. ``--burst`` students submit at once: the time until the last is graded, against ``grade --jobs 2``
-   on the same submissions (the course's ``submitted/``, filled by the service) on the same machine.
+2. ``--burst`` students submit at once: the time from the first Submit until the last is graded. Then,
+   the service stopped, the same students submit again at once, the instructor runs ``nbgrader collect``
+   and ``grade --jobs 2``: the same time, the way ``grade`` grades a burst, on the same machine; and each
+   part of it (the submits, collect, ``grade`` alone).
 """
 
 from __future__ import annotations
@@ -123,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
                 out["single"] = {
                     "submit_to_feedback_seconds": {"median": statistics.median(total), "runs": total},
                     "where_the_time_goes_median_seconds": {
-                        "nbgrader submit": statistics.median(s["submitted"] for s in singles),
-                        "until the service notices": statistics.median(s["noticed"] - s["submitted"] for s in singles),
-                        "until grading starts": statistics.median(s["grading"] - s["noticed"] for s in singles),
-                        "grading and publishing": statistics.median(s["published"] - s["grading"] for s in singles),
-                    },
+                        name: round(statistics.median(values), 2) for name, values in [
+                        ("nbgrader submit", [s["submitted"] for s in singles]),
+                        ("until the service notices", [s["noticed"] - s["submitted"] for s in singles]),
+                        ("until grading starts", [s["grading"] - s["noticed"] for s in singles]),
+                        ("grading and publishing", [s["published"] - s["grading"] for s in singles])]},
                     "runs": singles,
                 }
                 print(json.dumps(out["single"], indent=1), flush=True)
@@ -151,23 +153,38 @@ def main(argv: list[str] | None = None) -> int:
                 service.wait(timeout=120)
                 log.close()
 
-        # The same submissions with `grade --jobs 2` (the singles' too: grade grades all of submitted/).
+            # The same burst the way `grade` grades it: everyone submits again (no service running), the
+            # instructor collects, then `grade --jobs 2` (only the burst: the singles' folders are set aside).
+            start = time.monotonic()
+            submitting = [nbgrader(role, "submit", LESSON, wait=False) for role in burst]
+            assert all(process.wait(timeout=900) == 0 for process in submitting)
+            resubmitted = time.monotonic() - start
+            subprocess.run([sys.executable, "-m", "nbgrader", "collect", "--update", LESSON], cwd=course,
+                           check=True, capture_output=True, timeout=900)
+            collected = time.monotonic() - start
         for role in roles[:args.single]:
             shutil.rmtree(course / "submitted" / people[role].name)
-        start = time.monotonic()
+        started_grade = time.monotonic()
         run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(course), "--jobs", "2", "--quiet"],
                              capture_output=True, text=True, timeout=7200)
-        grade_seconds = time.monotonic() - start
+        grade_seconds = time.monotonic() - started_grade
+        grade_path = time.monotonic() - start
         assert run.returncode == 0, run.stderr[-3000:]
         phases = json.loads((course / "grading_stats.json").read_text())["_phases"]
         out["burst"] = {
             "submissions": len(burst),
-            "nbgrader_submit_all_seconds": round(submitted, 1),
-            "service_first_submit_to_last_graded_seconds": round(service_seconds, 1),
-            "grade_jobs_2_wall_seconds": round(grade_seconds, 1),
-            "grade_jobs_2_autograde_phase_seconds": phases["autograde_seconds"],
-            "service_over_grade_wall": round(service_seconds / grade_seconds, 3),
-            "service_over_grade_autograde_phase": round(service_seconds / phases["autograde_seconds"], 3),
+            "service": {"nbgrader_submit_all_seconds": round(submitted, 1),
+                        "first_submit_to_last_graded_seconds": round(service_seconds, 1),
+                        "last_submit_returned_to_last_graded_seconds": round(service_seconds - submitted, 1)},
+            "grade": {"nbgrader_submit_all_seconds": round(resubmitted, 1),
+                      "collect_seconds": round(collected - resubmitted, 1),
+                      "grade_jobs_2_wall_seconds": round(grade_seconds, 1),
+                      "grade_jobs_2_autograde_phase_seconds": phases["autograde_seconds"],
+                      "first_submit_to_last_graded_seconds": round(grade_path, 1)},
+            # Both ways from the first Submit to the last grade: the burst's throughput.
+            "service_over_grade_first_submit_to_last_graded": round(service_seconds / grade_path, 3),
+            # The grading alone: the service from the last Submit returning, against `grade` by itself.
+            "service_after_last_submit_over_grade_wall": round((service_seconds - submitted) / grade_seconds, 3),
         }
     shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(out["burst"], indent=1))

@@ -17,7 +17,7 @@ a submission) and, for each new submission:
 
 Everything it knows is in its journal (``autograder.course.journal``); its state for the instructor is
 in ``grading-service/status.json`` (``python -m autograder status COURSE``), and the class report and
-``grades.csv`` are rewritten whenever the queue is empty (at most every 30 s while it is not).
+``grades.csv`` are rewritten whenever the queue is empty (every 2 minutes while it is not).
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ from autograder.grader.sanitize import terminal_safe
 from autograder.learner.i18n import format_number, message
 
 SERVICE_DIR = "grading-service"
-REFRESH_SECONDS = 30.0  # the report and grades.csv while the queue is not empty
+# The report and grades.csv while the queue is not empty: a refresh costs ~2 s of a core (nbgrader's export
+# is a process of its own), taken from the grading during a burst.
+REFRESH_SECONDS = 120.0
 # nbgrader's submit copies the files, then writes timestamp.txt and submission_secret.txt, then changes the
 # folder's mode: a folder is complete once that last file is there and nothing changed for a moment. Read
 # earlier, a notebook could be half copied. Without the secret (a folder made by hand), wait longer.
@@ -110,8 +112,8 @@ class Service:
         """One round: new submissions, decisions, grading, results, the instructor's status."""
         self.scan(now)
         self.plan(now)
+        self.collect(now)  # before dispatching: a finished task's worker takes the next one now, not a poll later
         self.dispatch()
-        self.collect(now)
         self.refresh_outputs()
         self.write_status(now)
 
@@ -303,7 +305,7 @@ class Service:
         print(line, file=sys.stderr, flush=True)
 
     def refresh_outputs(self) -> None:
-        """The report, the LMS files and grades.csv, when something changed and the queue is empty (or 30 s on)."""
+        """The report, the LMS files and grades.csv, when something changed and the queue is empty (or 2 min on)."""
         busy = bool(self.futures or self.finished)
         if not self.dirty or (busy and time.monotonic() - self.refreshed < REFRESH_SECONDS):
             return
