@@ -208,36 +208,36 @@ def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = 
     started = time.perf_counter()
     seed = secrets.randbelow(2**31)
     batch = BatchResult(sandboxed=sandbox)
-    with writing_lock(root), GradebookWriter(root / "gradebook.db") as writer, \
-            GradingSession.open(root, course, jobs, limits, sandbox, remote, show_dashboard) as session:
-        for found in submissions:
-            writer.register_student(found.key.student)
-        course_writer = CourseWriter(root, writer)
-        if progress:
-            where = remote.address if remote else say("local_cluster", count=max(1, jobs))
-            link = dashboard(session.client) if show_dashboard else None
-            print(say("grading", count=len(submissions), where=where)
-                  + (f" ({say('dashboard', link=link)})" if link else ""), file=sys.stderr)
-        futures = {session.submit(found.key, found.folder, seed): found.key for found in submissions
-                   if not found.problem}
-        with tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress,
-                  file=sys.stderr) as bar:
+    with writing_lock(root):
+        # nbgrader exports in a process of its own and sees only committed grades: the writer (and the
+        # cluster) are closed first.
+        with GradebookWriter(root / "gradebook.db") as writer, \
+                GradingSession.open(root, course, jobs, limits, sandbox, remote, show_dashboard) as session:
             for found in submissions:
-                if found.problem:
-                    batch.outcomes[found.key] = Outcome.without_grades(found.key, "not_gradable", found.problem)
-                    course_writer.record(batch.outcomes[found.key])
+                writer.register_student(found.key.student)
+            course_writer = CourseWriter(root, writer)
+            if progress:
+                where = remote.address if remote else say("local_cluster", count=max(1, jobs))
+                link = dashboard(session.client) if show_dashboard else None
+                print(say("grading", count=len(submissions), where=where)
+                      + (f" ({say('dashboard', link=link)})" if link else ""), file=sys.stderr)
+            futures = {session.submit(found.key, found.folder, seed): found.key for found in submissions
+                       if not found.problem}
+            with tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress,
+                      file=sys.stderr) as bar:
+                for found in submissions:
+                    if found.problem:
+                        batch.outcomes[found.key] = Outcome.without_grades(found.key, "not_gradable", found.problem)
+                        course_writer.record(batch.outcomes[found.key])
+                        bar.update()
+                for future in as_completed(futures):
+                    outcome = outcome_of(future, futures[future])
+                    batch.outcomes[outcome.key] = outcome
+                    course_writer.record(outcome)
+                    future.release()
                     bar.update()
-            for future in as_completed(futures):
-                outcome = outcome_of(future, futures[future])
-                batch.outcomes[outcome.key] = outcome
-                course_writer.record(outcome)
-                future.release()
-                bar.update()
         graded_at = time.perf_counter()
         write_notes(root, batch.outcomes)
-        # nbgrader reads the gradebook in another process: it sees only what is committed (the writer
-        # commits about once a second), so the last outcomes are committed before it exports.
-        writer.commit()
         if progress:
             print(say("exporting"), file=sys.stderr)
         nbgrader(root, "export", "--to", str(root / "grades.csv"))

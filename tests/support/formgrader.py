@@ -32,8 +32,6 @@ from pathlib import Path
 
 from .browser import CHROMEDRIVER, CHROMIUM, FLAGS
 
-# The same headless, offline Chromium as the hub tests (support.browser).
-CHROMIUM_FLAGS = FLAGS
 MARKER_PREFIX = "__pwned_"
 FILE_PREFIX = "pwned-"
 
@@ -194,7 +192,7 @@ def chromium(profile: Path) -> Iterator[object]:
     assert CHROMIUM.is_file() and CHROMEDRIVER.is_file(), "install Debian's chromium and chromium-driver (.ci/run)"
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("unhandledPromptBehavior", "accept and notify")
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
