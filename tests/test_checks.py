@@ -168,6 +168,51 @@ def test_fast_mode_shortens_fit(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
         assert len(model.evaluate(x, y, verbose=0, return_dict=True)) == 1
     finally:
         keras.Model.fit, keras.Model.evaluate = original
+        if "__call__" in vars(keras.Model):
+            del keras.Model.__call__
+
+
+def test_fast_mode_refreshes_batchnorm_on_a_small_batch() -> None:
+    """A Keras-built model in training mode sees 8 samples; inference, small batches and own subclasses all."""
+    import keras
+
+    from autograder.learner import fast_mode
+
+    original = keras.Model.fit, keras.Model.evaluate
+    try:
+        fast_mode.activate()
+        norm = keras.layers.BatchNormalization(momentum=0.0)
+        model = keras.Sequential([keras.Input((1,)), norm])
+        x = np.arange(128, dtype="float32").reshape(-1, 1)
+        assert model(x, training=True).shape[0] == fast_mode.BATCH  # the refresh's 32 or 128 images: 8
+        assert float(norm.moving_mean.numpy()[0]) == pytest.approx(3.5)  # the mean of 0..7
+        assert model(x, training=False).shape[0] == 128 and model(x[:5], training=True).shape[0] == 5
+
+        class Own(keras.Model):  # a learner's model class: the checks call it, nothing is cut
+            def call(self, inputs: object) -> object:
+                return inputs
+
+        assert Own()(x, training=True).shape[0] == 128
+        # A check that wraps Layer.__call__ to see which layers run sees a learner's model nested in a Keras one.
+        seen: list[object] = []
+        original_call = keras.layers.Layer.__call__
+
+        def recorded(self: object, *args: object, **kwargs: object) -> object:
+            seen.append(self)
+            return original_call(self, *args, **kwargs)
+
+        own = Own()
+        outer = keras.Sequential([keras.Input((1,)), own])
+        keras.layers.Layer.__call__ = recorded
+        try:
+            outer(x, training=True)
+        finally:
+            keras.layers.Layer.__call__ = original_call
+        assert outer in seen and own in seen
+    finally:
+        keras.Model.fit, keras.Model.evaluate = original
+        if "__call__" in vars(keras.Model):
+            del keras.Model.__call__
 
 
 @pytest.mark.parametrize("lesson", ["residual_networks", "residual_units"])

@@ -285,6 +285,16 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     assert scores(root) == {"a": MAX, "b": 0, "c": 0, "d": 0}
     # The graded folders came back from the workers as bytes.
     assert all((root / "autograded" / s / LESSON / f"{LESSON}.ipynb").is_file() for s in "abc")
+    # Each job was a fork of its worker's job server, and each worker was warmed before its first submission
+    # (the warm-up's time is reported with that submission).
+    stats = json.loads((root / "grading_stats.json").read_text(encoding="utf-8"))
+    graded = {name: entry for name, entry in stats.items() if not name.startswith("_") and entry.get("job_runner")}
+    assert set(graded) == {f"{student}/{LESSON}" for student in "abc"}
+    assert {entry["job_runner"] for entry in graded.values()} == {"job server"}
+    assert all({"job_start", "kernel_start", "cells", "hidden_tests", "feedback"} <= set(entry["phases"])
+               for entry in graded.values())
+    firsts = [entry for entry in graded.values() if entry["task_on_worker"] == 1]
+    assert firsts and all(entry.get("warm_up_before", 0) > 0 for entry in firsts)
 
 
 def test_nbgrader_cli_skips_only_the_slow_optional_import() -> None:

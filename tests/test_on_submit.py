@@ -230,8 +230,8 @@ def served(shared_env, unix_users, shared_dir, start_hub, tmp_path_factory) -> I
         nbgrader_as(served, "bob", "submit", LESSON)
         wait_until(lambda: [e for e in entries_of(course, bob.name) if e["state"] == "grading"], 120,
                    "bob's second submission being graded", served)
-        wait_until(lambda: any("autograde_job" in _cmdline(pid) for pid in _teacher_pids(served)), 120,
-                   "a grading job running", served)
+        wait_until(lambda: any("ipykernel_launcher" in _cmdline(pid) for pid in _teacher_pids(served)), 120,
+                   "a grading job's kernel running", served)
         (victim,) = serve_pids(served)
         os.kill(victim, signal.SIGKILL)
         served.killed = {"pid": victim, "at": time.monotonic()}

@@ -38,6 +38,7 @@ from support.course import scores
 
 from autograder.authoring.solve import solve
 from autograder.course.create import COURSE_ID, build_course
+from autograder.grader.job_server import DISABLE_ENV
 
 LESSON = "residual_networks"
 MAX = 18.0
@@ -481,14 +482,17 @@ class Batch:
     connections: list[str]  # what the listening sockets accepted
     before: dict[str, str]
     after: dict[str, str]
+    job_runner: str  # where the jobs ran: forks of the job server, or processes under bubblewrap
 
 
-@pytest.fixture(scope="module", params=["this user", "an unprivileged instructor"])
+@pytest.fixture(scope="module", params=["this user", "an unprivileged instructor", "this user, a process per job"])
 def batch(request: pytest.FixtureRequest) -> Batch:
     """The batch graded by whoever runs the tests, and again by an unprivileged instructor (a real Unix user).
 
     As root each kernel gets a uid of its own; an unprivileged grader's kernels share its uid, and each
-    gets its process budget from a user namespace of its own: both must hold every attack.
+    gets its process budget from a user namespace of its own: both must hold every attack. Jobs are forks
+    of each worker's job server; the third run grades each in a process of its own under bubblewrap, the
+    way a worker falls back where the server cannot make namespaces.
     """
     grader = None
     if request.param == "an unprivileged instructor":
@@ -519,13 +523,14 @@ def batch(request: pytest.FixtureRequest) -> Batch:
     if grader is not None:  # the course, its submissions and the scratch folder are the instructor's
         subprocess.run(["chown", "-R", f"{grader.user.uid}:{grader.user.gid}", str(base)], check=True, timeout=300)
     command = ["-m", "autograder", "grade", str(root), "--jobs", "2", "--memory-limit", "4G"]
+    per_job = {DISABLE_ENV: "0"} if request.param.endswith("a process per job") else {}
     start = time.perf_counter()
     # Output to files, not pipes: a process an attack leaves behind could hold a pipe open forever.
     with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
         try:
             if grader is None:
                 code = subprocess.run([sys.executable, *command], stdout=out, stderr=err, timeout=1500,
-                                      cwd=base, env=os.environ | {"TMPDIR": str(scratch)}).returncode
+                                      cwd=base, env=os.environ | {"TMPDIR": str(scratch)} | per_job).returncode
             else:
                 from support.unix_users import popen_as
 
@@ -538,7 +543,8 @@ def batch(request: pytest.FixtureRequest) -> Batch:
     seconds = time.perf_counter() - start
     run = subprocess.CompletedProcess([], code, (logs / "stdout").read_text(), (logs / "stderr").read_text())
     print(f"\nsandbox batch ({request.param}): {len(ATTACKERS) + len(HONEST)} submissions graded in {seconds:.0f} s")
-    yield Batch(root, run, seconds, leftovers, connections, before, watched(root))
+    yield Batch(root, run, seconds, leftovers, connections, before, watched(root),
+                "bubblewrap" if per_job else "job server")
     for pid, _ in marked_processes():  # only processes this run's attacks started
         try:
             os.kill(pid, signal.SIGKILL)
@@ -584,6 +590,9 @@ def assert_classmates_intact(batch: Batch) -> None:
 
 
 def test_grade_says_the_batch_was_sandboxed(batch: Batch) -> None:
+    stats = json.loads((batch.root / "grading_stats.json").read_text(encoding="utf-8"))
+    runners = {entry.get("job_runner") for name, entry in stats.items() if not name.startswith("_")} - {None, ""}
+    assert runners == {batch.job_runner}, runners
     console = (batch.run.stdout + batch.run.stderr).splitlines()
     assert any(line.startswith("sandbox:") and "bubblewrap" in line for line in console), console[-20:]
     report = (batch.root / "report.md").read_text()

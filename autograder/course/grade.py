@@ -42,7 +42,7 @@ from autograder.grader.folders import read_folder, write_folder
 from autograder.grader.limits import DEFAULT, Limits
 from autograder.grader.payload import CourseFiles, FeedbackDetail, JobSpec, Outcome, SubmissionKey
 from autograder.grader.sanitize import terminal_safe
-from autograder.grader.task import grade_submission
+from autograder.grader.task import grade_submission, warm_worker
 from autograder.grader.version import fingerprint
 
 NOTES = "grading_notes.json"
@@ -160,6 +160,7 @@ class GradingSession:
         self.version = fingerprint()
         self._files: dict[str, CourseFiles] = {}
         self._shared: dict[str, Future] = {}
+        self._warm_ups: list[Future] = []  # held until done: Dask forgets a task nobody holds
 
     @classmethod
     @contextmanager
@@ -177,6 +178,20 @@ class GradingSession:
             # Sent once to every worker, not once per task.
             self._shared[lesson] = self.client.scatter(self._files[lesson], broadcast=True)
         return self._files[lesson], self._shared[lesson]
+
+    def warm(self, lessons: list[str], seed: int) -> None:
+        """Ready every worker for ``lessons`` before the first submission arrives (``task.warm_worker``).
+
+        One short task per worker, ahead of any submission; the worker then imports TensorFlow and builds the
+        reference's hidden-test outputs for ``seed`` in the background while its first job runs.
+        """
+        workers = list(self.client.scheduler_info().get("workers", {}))
+        for lesson in lessons:
+            _, shared = self._lesson(lesson)
+            self._warm_ups += [self.client.submit(warm_worker, shared, seed, workers=[address],
+                                                  allow_other_workers=False, pure=False, priority=100,
+                                                  key=f"warm-{lesson}-{secrets.token_hex(4)}")
+                               for address in workers]
 
     def submit(self, key: SubmissionKey, folder: Path, seed: int, feedback: FeedbackDetail = "full",
                priority: int = 0) -> Future:
@@ -216,6 +231,7 @@ def grade(root: Path, jobs: int = 1, limits: Limits = DEFAULT, progress: bool = 
             for found in submissions:
                 writer.register_student(found.key.student)
             course_writer = CourseWriter(root, writer)
+            session.warm(sorted({found.key.lesson for found in submissions if not found.problem}), seed)
             if progress:
                 where = remote.address if remote else say("local_cluster", count=max(1, jobs))
                 link = dashboard(session.client) if show_dashboard else None

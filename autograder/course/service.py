@@ -8,7 +8,9 @@ a submission) and, for each new submission:
 2. applies the lesson's policy (``autograder.course.policy``): graded now, queued until the rate window
    allows, or refused — the student is told which, in the course's language;
 3. grades it on the course's Dask cluster with exactly the task ``grade`` uses (a ``GradingSession``),
-   the same seed on every attempt (a restart regrades a submission to the same score);
+   the same seed on every attempt (a restart regrades a submission to the same score); one seed for
+   the service's course folder, as ``grade`` has one per run, so the workers, warmed at start, build the
+   reference's hidden-test outputs once instead of once per submission;
 4. writes its outcome into the course (``CourseWriter``: the gradebook's one writer, holding the
    gradebook's lock, so a manual ``grade`` and the service never write at the same time), keeps it as the
    student's submission when it is the one that counts (the last, or the best), and puts its feedback page
@@ -91,10 +93,12 @@ class Service:
         self.events: deque[str] = deque(maxlen=20)
         self.dirty = False
         self.refreshed = time.monotonic()
+        self.seed = service_seed(self.folder)
 
     # --- the loop ----------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, poll: float = 2.0) -> None:
+        self.session.warm(self.course["lessons"], self.seed)
         self.recover()
         while not stop.is_set():
             self.step(utcnow())
@@ -137,8 +141,7 @@ class Service:
                 seen = examine(path)
                 if not seen.problem and not complete(path, seen.time, now):
                     continue  # still being written: looked at again on the next poll
-                entry = Entry(path.name, seen.student, lesson, iso(seen.time), secrets.randbelow(2**31),
-                              arrived=iso(now))
+                entry = Entry(path.name, seen.student, lesson, iso(seen.time), self.seed, arrived=iso(now))
                 if seen.problem:  # not this student's (or not a folder): nobody is told, the instructor is
                     entry.state, entry.reason = "refused", seen.problem
                     self.say("rejected", entry, reason=seen.problem)
@@ -338,6 +341,17 @@ class Service:
         partial = self.folder / "status.partial"
         partial.write_text(json.dumps(self.status(now), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         os.replace(partial, self.folder / "status.json")
+
+
+def service_seed(folder: Path) -> int:
+    """The hidden tests' seed of this course's service: made once, kept in its folder (only the grader reads it)."""
+    path = folder / "seed"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(str(secrets.randbelow(2**31)))
+    return int(path.read_text(encoding="ascii").strip())
 
 
 def status_lines(root: Path, lang: str) -> list[str]:

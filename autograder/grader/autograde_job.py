@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class RunSpec:
     threads: int
     sandbox: bool
     limits: dict
+    launched: float = 0.0  # time.time() when the worker started this process (its start-up is measured)
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")
@@ -178,8 +180,8 @@ def _lesson_files(spec: RunSpec) -> frozenset[str]:
                      if path.is_file() and path.suffix != ".ipynb")
 
 
-def export(spec: RunSpec, limits: Limits, work: Path, exit_code: int) -> None:
-    """Copy back, bounded, what the grader needs (see the module's docstring)."""
+def export(spec: RunSpec, limits: Limits, work: Path, exit_code: int) -> dict:
+    """Copy back, bounded, what the grader needs (see the module's docstring); the job's summary for job.json."""
     outbox = Path(spec.outbox)
     graded = read_folder(work / "autograded" / spec.student / spec.lesson, limits, skip=_lesson_files(spec))
     write_folder(outbox / "graded", {name: data for name, data in graded.files.items() if not _is_cache(name)})
@@ -196,23 +198,46 @@ def export(spec: RunSpec, limits: Limits, work: Path, exit_code: int) -> None:
         merged = left_out.setdefault(kind, {"count": 0, "examples": []})
         merged["count"] += left["count"]
         merged["examples"] = (merged["examples"] + left["examples"])[:3]
-    summary = {"nbgrader_exit": exit_code, "graded_files": len(graded.files), "graded_bytes": graded.size,
-               "left_out": left_out}
-    (outbox / "job.json").write_text(json.dumps(summary), encoding="utf-8")
+    return {"nbgrader_exit": exit_code, "graded_files": len(graded.files), "graded_bytes": graded.size,
+            "left_out": left_out}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    spec = RunSpec.read(Path(args[0]))
+def preload() -> None:
+    """Import what every job needs (the job server does this once, before its first job)."""
+    from autograder.grader.nbgrader_cli import find_own_scripts, skip_slow_imports
+
+    skip_slow_imports()
+    find_own_scripts()
+    import nbgrader.apps.nbgraderapp  # noqa: F401 - nbgrader's apps, converters and preprocessors
+
+    import autograder.grader.kernel  # noqa: F401 - jupyter_client, the sandboxed kernel manager
+    import autograder.grader.pipeline  # noqa: F401 - the course's preprocessors and their imports
+
+
+def run(spec: RunSpec) -> int:
+    """The job in this process, which already stands on its bounded disk (see the module's docstring)."""
+    started = time.time()
     limits = Limits.from_dict(spec.limits)
     os.umask(0o077)
     work = prepare(spec, limits)
     _environment(spec, limits, work)
     os.chdir(work)
+    prepared = time.time()
     exit_code = run_autograde(spec)
     sys.stderr.flush()
-    export(spec, limits, work, exit_code)
+    graded = time.time()
+    # Where the job's time goes (seconds): its process start (the interpreter, bwrap), its folder, nbgrader.
+    phases = {"job_start": round(started - spec.launched, 2) if spec.launched else 0.0,
+              "job_prepare": round(prepared - started, 2), "nbgrader_autograde": round(graded - prepared, 2)}
+    summary = export(spec, limits, work, exit_code)
+    phases["job_export"] = round(time.time() - graded, 2)
+    (Path(spec.outbox) / "job.json").write_text(json.dumps(summary | {"phases": phases}), encoding="utf-8")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    return run(RunSpec.read(Path(args[0])))
 
 
 if __name__ == "__main__":

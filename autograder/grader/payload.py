@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from autograder.grader.limits import DEFAULT, Limits
 
@@ -124,7 +124,7 @@ class Outcome:
     feedback: dict[str, bytes] = field(default_factory=dict)  # feedback/<student>/<lesson>/…
     notes: list[str] = field(default_factory=list)  # for the instructor: hidden-test verdicts, kernel deaths, files
     failures: list[str] = field(default_factory=list)  # the first line of each failing check (the class report)
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)  # seconds, peak memory, per-phase seconds (benchmarks)
     log: str = ""  # the end of nbgrader's log of this job
 
     @classmethod

@@ -122,7 +122,12 @@ class RobustExecute(Execute):
         self._watchdog = None
         self.peak_rss = 0
         self._watchdog_stop = threading.Event()
+        self._started = time.perf_counter()
+        self._cell_seconds: list[float] = []  # each code cell's wall time, kernel start before the first
         self.iopub_timeout = self.interrupt_grace  # after a cell's interrupt, the wait for it to stop (nbclient)
+        # After the last cell the kernel is killed, not asked to exit: a TensorFlow kernel's own exit takes
+        # ~1.5 s, and nothing it could still do then (atexit hooks, unflushed files) counts for its grade.
+        self.shutdown_kernel = "immediate"
         try:
             return super().preprocess(nb, resources, *args, **kwargs)
         except DeadKernelError:
@@ -147,7 +152,9 @@ class RobustExecute(Execute):
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         self._running_index = index
         if not getattr(self, "_watchdog", None):
+            self._kernel_start_seconds = time.perf_counter() - self._started
             self._start_watchdog()
+        cell_started = time.perf_counter()
         try:
             return super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
@@ -159,6 +166,9 @@ class RobustExecute(Execute):
         except DeadKernelError:
             self._death_reason = self._reason()  # read the exit status before the kernel is cleaned up
             raise
+        finally:
+            if cell.cell_type == "code":
+                self._cell_seconds.append(round(time.perf_counter() - cell_started, 2))
 
     def _write_report(self) -> None:
         """What happened to the kernel, for the grader (written outside the sandbox, never where the kernel writes)."""
@@ -167,7 +177,10 @@ class RobustExecute(Execute):
                 trimmed = self._trimmed.left_out if self._trimmed else {}
                 json.dump({"peak_rss_bytes": self.peak_rss, "death": self._death, "links_removed": len(self._removed),
                            "deleted": {kind: {"count": left.count, "examples": left.examples}
-                                       for kind, left in trimmed.items()}}, file)
+                                       for kind, left in trimmed.items()},
+                           "kernel_start_seconds": round(getattr(self, "_kernel_start_seconds", 0.0), 2),
+                           "execute_seconds": round(time.perf_counter() - self._started, 2),
+                           "cell_seconds": self._cell_seconds}, file)
 
     def _kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)

@@ -11,6 +11,7 @@ which the feedback shows.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import types
 from pathlib import Path
@@ -44,6 +45,33 @@ def load_reference(course: CourseFiles) -> types.ModuleType:
         exec(compile(course.reference, module.__file__, "exec"), module.__dict__)  # noqa: S102 - the instructor's code
         _references[course.digest] = module
     return _references[course.digest]
+
+
+def grade_cells(db: Path, lesson: str) -> list[str]:
+    """The grade cells of ``lesson`` in a gradebook (the course's, without students), read-only."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT DISTINCT base_cell.name FROM grade_cells JOIN base_cell ON base_cell.id = grade_cells.id"
+            " JOIN notebook ON notebook.id = base_cell.notebook_id JOIN assignment ON assignment.id ="
+            " notebook.assignment_id WHERE assignment.name = ? ORDER BY base_cell.name", (lesson,))
+        return [name for (name,) in rows]
+
+
+def prepare_references(db: Path, course: CourseFiles, seed: int) -> None:
+    """Build the reference's hidden-test outputs for every grade cell in ``db`` (kept for ``seed``).
+
+    A first verdict otherwise pays for them (TensorFlow's import, a reference ResNet-50) inside a
+    submission's task. A grade cell whose reference fails here is left to ``verify_hidden``, which says why.
+    """
+    lesson = declared(course.lesson)
+    reference = load_reference(course)
+    if lesson.prepare_hidden is None:
+        return
+    for grade_id in grade_cells(db, course.lesson):
+        try:
+            lesson.prepare_hidden(grade_id, reference, seed)
+        except Exception:  # noqa: BLE001, S112 - the verdict of each submission reports it
+            continue
 
 
 def verify_hidden(db: Path, course: CourseFiles, student: str, recordings: dict[str, bytes | str],

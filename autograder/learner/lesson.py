@@ -29,6 +29,9 @@ class Lesson:
     # Called by the grader after the kernel has exited: verify(grade_id, recorded arrays, reference module, seed);
     # raises CheckFailed with the verdict.
     verify_hidden: Callable[[str, dict[str, Any], ModuleType, int], None]
+    # Called by a grading worker before its first submission: prepare(grade_id, reference module, seed) computes
+    # and keeps the reference's outputs that verify_hidden will compare with (the slow part of a first verdict).
+    prepare_hidden: Callable[[str, ModuleType, int], None] | None = None
 
     @property
     def checks(self) -> ModuleType:

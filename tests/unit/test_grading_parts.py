@@ -171,3 +171,46 @@ def test_the_service_waits_until_nbgrader_has_finished_writing_a_submission(tmp_
     (folder / "submission_secret.txt").write_text("s")
     assert not complete(folder, now - datetime.timedelta(seconds=0.5), now)
     assert complete(folder, now - datetime.timedelta(seconds=3), now)
+
+
+def _in_a_fork(work: Path) -> int:
+    """In a forked child: the job server's bounded mounts, then write past them; the exit status says what held."""
+    import errno
+
+    from autograder.grader.job_server import bounded_mounts
+
+    pid = os.fork()
+    if pid:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    code = 1
+    try:
+        try:
+            bounded_mounts(str(work), str(work / "hidden"), str(work.parent / "ipc"), 2**20, 2**19, 2**18)
+        except OSError:
+            code = 2
+            raise
+        with open(work / "fill.bin", "wb") as fill:  # a job's disk holds 1 MiB
+            try:
+                fill.write(b"x" * 2**21)
+                fill.flush()
+            except OSError as error:
+                code = 10 if error.errno == errno.ENOSPC else 11
+        with open(work / "hidden" / "rec.bin", "wb") as recording:  # its recordings have room of their own
+            recording.write(b"y" * 2**18)
+        code += 20 if (work / "hidden" / "rec.bin").stat().st_size == 2**18 else 0
+    finally:
+        os._exit(code)
+
+
+def test_a_forked_job_gets_bounded_disks_that_vanish_with_it(tmp_path: Path) -> None:
+    """What the job server gives each job in place of bubblewrap's ``--size --tmpfs``: ENOSPC at the limit,
+    nothing written to the real folder, nothing mounted outside the job."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "ipc").mkdir()
+    code = _in_a_fork(work)
+    if code == 2 and os.geteuid() != 0:
+        pytest.skip("not root, and user namespaces are not open to this user here: jobs run under bubblewrap")
+    assert code == 30  # ENOSPC at 1 MiB, and the recordings' own disk took its 256 KiB
+    assert list(work.iterdir()) == []  # the tmpfs went with the child's namespace
+    assert str(work) not in Path("/proc/self/mountinfo").read_text()

@@ -346,6 +346,12 @@ def _reference_outputs(grade_id: str, reference: Any, exercise: str, seed: int) 
     return hidden_outputs(grade_id, getattr(reference, exercise), seed)
 
 
+def prepare_hidden(grade_id: str, reference: Any, seed: int) -> None:
+    """Compute the reference's hidden outputs for ``grade_id`` ahead of the first verdict (kept for the seed)."""
+    exercise = exercise_of(grade_id)
+    _reference_outputs(grade_id, reference, exercise, seed)
+
+
 def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any, seed: int) -> None:
     """Compare what the kernel recorded with the reference, in the grader's process; raise CheckFailed."""
     exercise = exercise_of(grade_id)
@@ -387,4 +393,4 @@ __all__ = [
     "load_dataset_labels",
 ]
 
-LESSON = Lesson(NAME, EXERCISES, record_hidden, verify_hidden)
+LESSON = Lesson(NAME, EXERCISES, record_hidden, verify_hidden, prepare_hidden)

@@ -641,6 +641,11 @@ def _recorded(recorded: dict[str, np.ndarray], key: str, kind: type) -> np.ndarr
     raise AssertionError("unreachable")
 
 
+def prepare_hidden(grade_id: str, reference: Any, seed: int) -> None:
+    """Compute the reference's hidden outputs for ``grade_id`` ahead of the first verdict (kept for the seed)."""
+    _reference_outputs(grade_id, getattr(reference, exercise_of(grade_id)), seed)
+
+
 def verify_hidden(grade_id: str, recorded: dict[str, np.ndarray], reference: Any, seed: int) -> None:
     """Compare what the kernel recorded with the reference, in the grader's process; raise CheckFailed."""
     name = exercise_of(grade_id)
@@ -679,4 +684,4 @@ __all__ = [
     "ResNet_forward",
 ]
 
-LESSON = Lesson(NAME, EXERCISES, record_hidden, verify_hidden)
+LESSON = Lesson(NAME, EXERCISES, record_hidden, verify_hidden, prepare_hidden)

@@ -1,0 +1,224 @@
+"""A warm process that forks each submission's bounded job: no new Python process, no nbgrader import per job.
+
+Starting ``python -m autograder.grader.autograde_job`` for each submission costs ~2 s on 2 cores, nearly
+all of it importing nbgrader, nbconvert and jupyter_client (``benchmarks/README.md``). A grading worker
+instead starts this server once (:class:`JobServer`); it imports all that and waits. For each job it
+forks a child, which
+
+* becomes a session of its own (the worker kills the whole group when the job runs out of time) and
+  dies with the server (``PR_SET_PDEATHSIG``);
+* enters a mount namespace of its own — through a user namespace when the grader is not root, as
+  ``bwrap --unshare-user`` does — where the job's work folder, its hidden-test recordings and the
+  kernels' IPC folder are size-limited tmpfs mounts (:func:`bounded_mounts`), exactly the disk the
+  bubblewrap job command gives (``autograde_job.job_command``);
+* runs the job (``autograde_job.run``) and exits; the tmpfs mounts go with its namespace.
+
+Where namespaces cannot be made this way (a system that allows them to bubblewrap only, say), the
+child says so with :data:`NO_NAMESPACE` and the worker runs that job, and every later one, with the
+bubblewrap command instead. The server reads commands from its standard input and answers on its
+standard output, one line each: ``READY`` once it has imported what jobs need, then for each
+``RUN <spec>\t<log>``: ``<pid>`` at once, and ``<pid> <exit status>`` when the job has ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+NO_NAMESPACE = 97  # a child's exit status: it could not make its mount namespace (the worker falls back)
+DISABLE_ENV = "AUTOGRADER_JOB_SERVER"  # "0": every job in a process of its own (bubblewrap), as before
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+PR_SET_PDEATHSIG = 1
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _mount_tmpfs(libc: ctypes.CDLL, target: str, size: int) -> None:
+    options = f"size={size},mode=0700".encode()
+    _check(libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), f"mount tmpfs {target}")
+
+
+def bounded_mounts(work: str, hidden: str, ipc: str, disk: int, recordings: int, ipc_size: int) -> None:
+    """Enter a mount namespace of this process's own where ``work``, ``hidden`` and ``ipc`` are bounded tmpfs.
+
+    Call in a single-threaded process (a fresh fork): a user namespace cannot be entered by a threaded one.
+    """
+    libc = _libc()
+    if os.geteuid() == 0:
+        _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    else:  # the namespace's owner maps to this user only: nothing is gained but the right to mount
+        uid, gid = os.getuid(), os.getgid()
+        _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER | CLONE_NEWNS)")
+        Path("/proc/self/setgroups").write_text("deny", encoding="ascii")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1", encoding="ascii")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1", encoding="ascii")
+    # Nothing mounted here may show outside (the system's mounts are often shared).
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _mount_tmpfs(libc, work, disk)
+    os.mkdir(hidden, 0o700)
+    _mount_tmpfs(libc, hidden, recordings)
+    _mount_tmpfs(libc, ipc, ipc_size)
+
+
+def _child(spec_path: str, log_path: str) -> int:
+    """In the forked child: a session of its own, the log as stdout and stderr, the bounded disk, the job."""
+    from autograder.grader.autograde_job import IPC_ROOT, IPC_SIZE, RECORDINGS_SIZE, RunSpec, run
+    from autograder.grader.limits import Limits
+
+    os.setsid()
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.close(null)
+    spec = RunSpec.read(Path(spec_path))
+    if spec.sandbox:
+        try:
+            bounded_mounts(spec.work, str(Path(spec.work) / "hidden"), IPC_ROOT, Limits.from_dict(spec.limits).disk,
+                           RECORDINGS_SIZE, IPC_SIZE)
+        except OSError as error:
+            print(f"[job_server] no mount namespace here ({error}); the job runs under bubblewrap", flush=True)
+            return NO_NAMESPACE
+    return run(spec)
+
+
+def serve() -> None:
+    """The server's loop (``python -m autograder.grader.job_server``): one job at a time, each in a fork."""
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker that started it is gone: so is it
+    from autograder.grader.autograde_job import preload
+
+    preload()  # what every job imports, imported once
+    print("READY", flush=True)
+    for line in sys.stdin:
+        command, _, argument = line.strip().partition(" ")
+        if command != "RUN":
+            continue
+        spec_path, log_path = argument.split("\t")
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _child(spec_path, log_path)
+            except BaseException as error:  # noqa: BLE001 - the job's failure is in its log, never the server's
+                with contextlib.suppress(Exception):
+                    print(f"[job_server | ERROR] {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                os._exit(code)
+        print(pid, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(pid, os.waitstatus_to_exitcode(status), flush=True)
+
+
+class JobServer:
+    """The worker's side: start the server once, hand it one job at a time, kill a job that runs too long."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""  # what the server said beyond the last line read
+        self._lock = threading.Lock()
+        self.usable = os.environ.get(DISABLE_ENV, "1") != "0"
+
+    def start(self) -> None:
+        """Start the server and wait until it has imported what jobs need; call from a thread that lives as long
+        as the worker, since the server dies with the thread that started it. A server that does not start
+        leaves the jobs to bubblewrap."""
+        with self._lock:
+            if self.usable and (self._process is None or self._process.poll() is not None):
+                self._process = subprocess.Popen(
+                    [sys.executable, "-I", "-m", "autograder.grader.job_server"], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+                self._buffer = b""
+                try:
+                    if self._line(self._process, 120) != "READY":
+                        raise ServerGone("the job server said something else than READY")
+                except (ServerGone, TimeoutError, OSError):
+                    self.usable = False
+                    self._stop(self._process)
+
+    def run(self, spec_path: Path, log_path: Path, timeout: float) -> int | None:
+        """Run one job; its exit status, or None when it ran out of time (and was killed).
+
+        Raises ``ServerGone`` when the server is not running (the caller runs the job another way).
+        """
+        with self._lock:
+            process = self._process
+            if process is None or process.poll() is not None or process.stdin is None or process.stdout is None:
+                raise ServerGone("the job server is not running")
+            try:
+                process.stdin.write(f"RUN {spec_path}\t{log_path}\n".encode())
+                pid = int(self._line(process, 60))
+            except (OSError, ValueError, TimeoutError) as error:
+                self._stop(process)
+                raise ServerGone(f"the job server did not take the job: {error}") from None
+            deadline = time.monotonic() + timeout
+            try:
+                answer = self._line(process, deadline - time.monotonic())
+            except TimeoutError:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                self._line(process, 60)  # the killed job's exit
+                return None
+            code = int(answer.split()[1])
+            if code == NO_NAMESPACE:
+                self.usable = False
+                self._stop(process)
+            return code
+
+    def _line(self, process: subprocess.Popen[bytes], timeout: float) -> str:
+        """The server's next line, read unbuffered: its two answers to a short job can arrive together."""
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError("no answer from the job server")
+            chunk = os.read(process.stdout.fileno(), 4096)
+            if not chunk:
+                raise ServerGone("the job server stopped")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode().strip()
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(OSError):
+            process.kill()
+        process.wait()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._stop(self._process)
+
+
+class ServerGone(RuntimeError):
+    """The job server is not there to take a job."""
+
+
+if __name__ == "__main__":
+    serve()
