@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -279,7 +280,10 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
         nbgrader(course, *args)
 
     monkeypatch.setattr(grading, "nbgrader", export)
+    temporary = Path(tempfile.gettempdir())
+    left_before = set(temporary.glob("autograder-*"))
     grading.grade(root, jobs=2, progress=False)
+    assert set(temporary.glob("autograder-*")) <= left_before  # the workers' files went with their folders
     assert len(writers) == 4 and set(writers) == {(os.getpid(), threading.main_thread().name)}
     assert exported_while_writing == [False]
     assert scores(root) == {"a": MAX, "b": 0, "c": 0, "d": 0}

@@ -175,8 +175,11 @@ class GradingSession:
     def _lesson(self, lesson: str) -> tuple[CourseFiles, Future]:
         if lesson not in self._files:
             self._files[lesson] = course_files(self.root, self.course, lesson)
-            # Sent once to every worker, not once per task.
-            self._shared[lesson] = self.client.scatter(self._files[lesson], broadcast=True)
+            # Sent once, not once per task: a task that returns them, which workers copy from each other. Not
+            # scattered: scattered data lives only on the workers there were then, and a lost worker that held the
+            # only copy takes it for good, cancelling every submission; a task's result is computed again.
+            self._shared[lesson] = self.client.submit(course_files_on_worker, self._files[lesson], pure=False,
+                                                      key=f"course-files-{lesson}-{secrets.token_hex(4)}")
         return self._files[lesson], self._shared[lesson]
 
     def warm(self, lessons: list[str], seed: int) -> None:
@@ -201,6 +204,11 @@ class GradingSession:
                       self.sandbox, self.version, self.local_threads, self.threads, feedback)
         return self.client.submit(grade_submission, shared, job, pure=False, priority=priority,
                                   key=f"grade-{key.student}-{key.lesson}-{secrets.token_hex(4)}")
+
+
+def course_files_on_worker(files: CourseFiles) -> CourseFiles:
+    """A lesson's course files as a task's result (see ``GradingSession._lesson``)."""
+    return files
 
 
 def outcome_of(future: Future, key: SubmissionKey) -> Outcome:

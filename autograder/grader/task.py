@@ -100,9 +100,8 @@ def course_folder(course: CourseFiles) -> Path:
         return _materialized[course.digest]
 
 
-def _warm_up(course: CourseFiles, seed: int) -> float:
+def _warm_up(course: CourseFiles, root: Path, seed: int) -> float:
     started = time.perf_counter()
-    root = course_folder(course)
     with quiet_stderr():  # TensorFlow's start-up lines would reach the instructor's console
         prepare_references(root / "gradebook.db", course, seed)
     import autograder.grader.feedback  # noqa: F401 - nbconvert and nbgrader's converters, for the first page
@@ -123,9 +122,10 @@ def warm_worker(course: CourseFiles, seed: int) -> float:
     _server_pool.submit(_job_server.start).result()
     key = (course.digest, seed)
     if key not in _warm_ups:
-        _warm_ups[key] = _warm_pool.submit(_warm_up, course, seed)
+        # Here, in the Dask task: the course files go into the worker's own folder, which Dask removes.
+        _warm_ups[key] = _warm_pool.submit(_warm_up, course, course_folder(course), seed)
     wait_for_warm_up(course, seed)
-    _warm_up_seconds = round(time.perf_counter() - started, 2)
+    _warm_up_seconds = round((_warm_up_seconds or 0.0) + time.perf_counter() - started, 2)  # every lesson's
     return _warm_up_seconds
 
 
