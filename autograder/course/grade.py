@@ -185,8 +185,8 @@ class GradingSession:
     def warm(self, lessons: list[str], seed: int) -> None:
         """Ready every worker for ``lessons`` before the first submission arrives (``task.warm_worker``).
 
-        One short task per worker, ahead of any submission; the worker then imports TensorFlow and builds the
-        reference's hidden-test outputs for ``seed`` in the background while its first job runs.
+        One task per worker, ahead of any submission (a higher priority): the worker starts its job server,
+        imports TensorFlow and builds the reference's hidden-test outputs for ``seed``.
         """
         workers = list(self.client.scheduler_info().get("workers", {}))
         for lesson in lessons:

@@ -26,9 +26,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.grader.autograde_job import RunSpec, job_command
@@ -51,10 +50,7 @@ class WorkerMismatch(RuntimeError):
 
 _materialized: dict[str, Path] = {}
 _tasks_here = 0  # submissions this process has graded: its first pays for warming up, unless warmed before
-_materializing = threading.Lock()  # the warm-up thread and the task's own thread both ask for the course files
-_warm_ups: dict[tuple[str, int], Future] = {}
 _warm_up_seconds: float | None = None  # how long this worker's warm-up took (reported with its first task)
-_warm_pool = ThreadPoolExecutor(1, thread_name_prefix="autograder-warm-up")
 _job_server = JobServer()
 # The job server dies with the thread that started it: a thread of this pool, which lives as long as the worker.
 _server_pool = ThreadPoolExecutor(1, thread_name_prefix="autograder-job-server")
@@ -87,26 +83,16 @@ def course_folder(course: CourseFiles) -> Path:
     Read-only: every job reads them (nbgrader copies the lesson's runtime from there), none may change them.
     The reference solution is not among them: it stays in this process's memory.
     """
-    with _materializing:
-        if course.digest not in _materialized or not _materialized[course.digest].is_dir():
-            folder = Path(tempfile.mkdtemp(prefix=f"autograder-course-{course.lesson}-", dir=scratch_root()))
-            atexit.register(shutil.rmtree, folder, True)
-            for relative, data in course.files.items():
-                target = folder / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-                target.chmod(0o400)
-            _materialized[course.digest] = folder
-        return _materialized[course.digest]
-
-
-def _warm_up(course: CourseFiles, root: Path, seed: int) -> float:
-    started = time.perf_counter()
-    with quiet_stderr():  # TensorFlow's start-up lines would reach the instructor's console
-        prepare_references(root / "gradebook.db", course, seed)
-    import autograder.grader.feedback  # noqa: F401 - nbconvert and nbgrader's converters, for the first page
-
-    return round(time.perf_counter() - started, 2)
+    if course.digest not in _materialized or not _materialized[course.digest].is_dir():
+        folder = Path(tempfile.mkdtemp(prefix=f"autograder-course-{course.lesson}-", dir=scratch_root()))
+        atexit.register(shutil.rmtree, folder, True)
+        for relative, data in course.files.items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(0o400)
+        _materialized[course.digest] = folder
+    return _materialized[course.digest]
 
 
 def warm_worker(course: CourseFiles, seed: int) -> float:
@@ -120,24 +106,13 @@ def warm_worker(course: CourseFiles, seed: int) -> float:
     global _warm_up_seconds
     started = time.perf_counter()
     _server_pool.submit(_job_server.start).result()
-    key = (course.digest, seed)
-    if key not in _warm_ups:
-        # Here, in the Dask task: the course files go into the worker's own folder, which Dask removes.
-        _warm_ups[key] = _warm_pool.submit(_warm_up, course, course_folder(course), seed)
-    wait_for_warm_up(course, seed)
+    root = course_folder(course)
+    with quiet_stderr(), contextlib.suppress(Exception):  # TensorFlow's start-up lines stay off the console
+        prepare_references(root / "gradebook.db", course, seed)
+    import autograder.grader.feedback  # noqa: F401 - nbconvert and nbgrader's converters, for the first page
+
     _warm_up_seconds = round((_warm_up_seconds or 0.0) + time.perf_counter() - started, 2)  # every lesson's
     return _warm_up_seconds
-
-
-def wait_for_warm_up(course: CourseFiles, seed: int) -> float | None:
-    """The warm-up's seconds, once it has finished; None when this worker was not warmed for ``seed``."""
-    future = _warm_ups.get((course.digest, seed))
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except Exception:  # noqa: BLE001 - the task does the work itself and reports what fails
-        return None
 
 
 def notebook_problem(path: Path, lang: str) -> str:
@@ -265,8 +240,6 @@ def grade_submission(course: CourseFiles, job: JobSpec) -> Outcome:
             with phases.timed("results"):
                 outcome = Outcome(key, "graded", graded=read_folder(outbox / "graded", limits).files, log=log)
                 outcome.notes.extend(left_out(outbox / "job.json", course.language, limits))
-            with phases.timed("waiting_for_warm_up"):  # nothing to wait for once warm_worker has run here
-                wait_for_warm_up(course, job.seed)
             with phases.timed("hidden_tests"), quiet_stderr():  # TensorFlow's start-up lines stay off the console
                 outcome.notes.extend(verify_hidden(outbox / "gradebook.db", course, key.student,
                                                    load_recordings(outbox / "hidden", limits), job.seed))
