@@ -74,6 +74,7 @@ def task_figures(stats: dict, floor: float) -> dict:
         "first_task_seconds_median": median([entry["seconds"] for entry in first]),
         "steady_task_seconds_median": median([entry["seconds"] for entry in steady]),
         "job_runners": sorted({entry.get("job_runner", "") for entry in tasks}),
+        "kernels_started_ahead": sum(bool(entry.get("kernel_started_ahead")) for entry in tasks),
         "worker_warm_up_seconds_median": median([entry["warm_up_before"] for entry in first
                                                  if "warm_up_before" in entry]),
     }

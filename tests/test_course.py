@@ -280,6 +280,7 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
         nbgrader(course, *args)
 
     monkeypatch.setattr(grading, "nbgrader", export)
+    monkeypatch.setenv(grading.KERNELS_AHEAD_ENV, "1")  # on 2 cores --jobs 2 would not start kernels ahead
     temporary = Path(tempfile.gettempdir())
     left_before = set(temporary.glob("autograder-*"))
     grading.grade(root, jobs=2, progress=False)
@@ -295,6 +296,9 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     graded = {name: entry for name, entry in stats.items() if not name.startswith("_") and entry.get("job_runner")}
     assert set(graded) == {f"{student}/{LESSON}" for student in "abc"}
     assert {entry["job_runner"] for entry in graded.values()} == {"job server"}
+    # ... in a kernel its job server had started while the worker warmed up or graded the one before: the solved
+    # submission's full score shows that kernel ran it in its graded folder, with the run's seed.
+    assert all(entry["kernel_started_ahead"] for entry in graded.values())
     assert all({"job_start", "kernel_start", "cells", "hidden_tests", "feedback"} <= set(entry["phases"])
                for entry in graded.values())
     firsts = [entry for entry in graded.values() if entry["task_on_worker"] == 1]

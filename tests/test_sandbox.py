@@ -38,6 +38,7 @@ from support.course import scores
 
 from autograder.authoring.solve import solve
 from autograder.course.create import COURSE_ID, build_course
+from autograder.course.grade import KERNELS_AHEAD_ENV
 from autograder.grader.job_server import DISABLE_ENV
 
 LESSON = "residual_networks"
@@ -523,7 +524,8 @@ def batch(request: pytest.FixtureRequest) -> Batch:
     if grader is not None:  # the course, its submissions and the scratch folder are the instructor's
         subprocess.run(["chown", "-R", f"{grader.user.uid}:{grader.user.gid}", str(base)], check=True, timeout=300)
     command = ["-m", "autograder", "grade", str(root), "--jobs", "2", "--memory-limit", "4G"]
-    per_job = {DISABLE_ENV: "0"} if request.param.endswith("a process per job") else {}
+    # Through the job server, every kernel is started ahead of its submission (the attacks meet that path too).
+    per_job = {DISABLE_ENV: "0"} if request.param.endswith("a process per job") else {KERNELS_AHEAD_ENV: "1"}
     start = time.perf_counter()
     # Output to files, not pipes: a process an attack leaves behind could hold a pipe open forever.
     with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
@@ -535,7 +537,7 @@ def batch(request: pytest.FixtureRequest) -> Batch:
                 from support.unix_users import popen_as
 
                 process = popen_as(grader.user, [grader.python, *command], cwd=base, stdout=out, stderr=err,
-                                   env=grader.env({"TMPDIR": str(scratch)}))
+                                   env=grader.env({"TMPDIR": str(scratch)} | per_job))
                 code = process.wait(timeout=1500)
         finally:
             leftovers = marked_processes()
@@ -593,6 +595,10 @@ def test_grade_says_the_batch_was_sandboxed(batch: Batch) -> None:
     stats = json.loads((batch.root / "grading_stats.json").read_text(encoding="utf-8"))
     runners = {entry.get("job_runner") for name, entry in stats.items() if not name.startswith("_")} - {None, ""}
     assert runners == {batch.job_runner}, runners
+    # A job server starts each submission's kernel before the submission comes (still one per submission).
+    ahead = {entry.get("kernel_started_ahead") for name, entry in stats.items()
+             if not name.startswith("_") and entry.get("job_runner")}
+    assert ahead == {batch.job_runner == "job server"}, ahead
     console = (batch.run.stdout + batch.run.stderr).splitlines()
     assert any(line.startswith("sandbox:") and "bubblewrap" in line for line in console), console[-20:]
     report = (batch.root / "report.md").read_text()

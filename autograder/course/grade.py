@@ -161,6 +161,8 @@ class GradingSession:
         self._files: dict[str, CourseFiles] = {}
         self._shared: dict[str, Future] = {}
         self._warm_ups: list[Future] = []  # held until done: Dask forgets a task nobody holds
+        # Each next kernel started ahead: "1" always, "0" never, else only where cores are idle (JobSpec.kernels_ahead).
+        self.kernels_ahead: bool | None = {"1": True, "0": False}.get(os.environ.get(KERNELS_AHEAD_ENV, ""))
 
     @classmethod
     @contextmanager
@@ -189,9 +191,12 @@ class GradingSession:
         imports TensorFlow and builds the reference's hidden-test outputs for ``seed``.
         """
         workers = list(self.client.scheduler_info().get("workers", {}))
+        # What the submissions' kernels will be like (threads, limits, sandbox): each worker starts its first ahead.
+        kernels = JobSpec(SubmissionKey("", ""), {}, seed, self.limits, self.sandbox, self.version, self.local_threads,
+                          self.threads, kernels_ahead=self.kernels_ahead)
         for lesson in lessons:
             _, shared = self._lesson(lesson)
-            self._warm_ups += [self.client.submit(warm_worker, shared, seed, workers=[address],
+            self._warm_ups += [self.client.submit(warm_worker, shared, seed, kernels, workers=[address],
                                                   allow_other_workers=False, pure=False, priority=100,
                                                   key=f"warm-{lesson}-{secrets.token_hex(4)}")
                                for address in workers]
@@ -201,9 +206,12 @@ class GradingSession:
         """Send one submission (the files in ``folder``) to be graded; its outcome comes from the future."""
         files, shared = self._lesson(key.lesson)
         job = JobSpec(key, submission_files(folder, files.lesson_files(), self.limits), seed, self.limits,
-                      self.sandbox, self.version, self.local_threads, self.threads, feedback)
+                      self.sandbox, self.version, self.local_threads, self.threads, feedback, self.kernels_ahead)
         return self.client.submit(grade_submission, shared, job, pure=False, priority=priority,
                                   key=f"grade-{key.student}-{key.lesson}-{secrets.token_hex(4)}")
+
+
+KERNELS_AHEAD_ENV = "AUTOGRADER_KERNELS_AHEAD"
 
 
 def course_files_on_worker(files: CourseFiles) -> CourseFiles:

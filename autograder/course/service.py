@@ -98,6 +98,7 @@ class Service:
     # --- the loop ----------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, poll: float = 2.0) -> None:
+        self.session.kernels_ahead = True  # a student waits for each grade: the next kernel is always ready
         self.session.warm(self.course["lessons"], self.seed)
         self.recover()
         while not stop.is_set():

@@ -111,6 +111,10 @@ def _config_overlay(spec: RunSpec, limits: Limits, work: Path) -> str:
         f"c.SanitizeNotebook.source_notebook = "
         f"{str(Path(spec.course) / 'source' / spec.lesson / f'{spec.lesson}.ipynb')!r}",
     ]
+    from autograder.grader import spare_kernel
+
+    if spare_kernel.waiting():  # nbgrader's graded folder will be the waiting kernel's (spare_kernel)
+        lines.append("c.Autograde.pre_convert_hook = 'autograder.grader.spare_kernel.adopt_folder'")
     return "\n".join(lines) + "\n"
 
 
@@ -128,20 +132,22 @@ def prepare(spec: RunSpec, limits: Limits) -> Path:
     return work
 
 
-def _environment(spec: RunSpec, limits: Limits, work: Path) -> None:
+def job_environment(work: Path, threads: int, limits: Limits, sandbox: bool, seed: int | None) -> None:
+    """The environment nbgrader and its kernels get (``seed`` None: not known yet, for a kernel started ahead)."""
     os.environ.pop("PYTHONPATH", None)  # the grader's paths (the reference) stay out of nbgrader's kernels
+    (work / "tmp").mkdir(parents=True, exist_ok=True)
     os.environ.update({
         "TMPDIR": str(work / "tmp"),  # the kernels' IPC folders live on the bounded disk too
         RECORD_ENV: str(work / "hidden"),
-        # Not a secret (see the README's security model): the reference, which the sandbox hides, decides.
-        SEED_ENV: str(spec.seed),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # Parallel kernels share the cores instead of each starting a thread per core.
-        "TF_NUM_INTRAOP_THREADS": str(spec.threads), "TF_NUM_INTEROP_THREADS": "1",
-        "OMP_NUM_THREADS": str(spec.threads),
+        "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": str(threads),
         "AUTOGRADER_LIMITS": json.dumps(limits.to_dict()),
     })
-    if spec.sandbox:
+    if seed is not None:  # not a secret (README's security model): the reference, which the sandbox hides, decides
+        os.environ[SEED_ENV] = str(seed)
+    if sandbox:
         os.environ[IPC_ROOT_ENV] = IPC_ROOT
 
 
@@ -220,7 +226,7 @@ def run(spec: RunSpec) -> int:
     limits = Limits.from_dict(spec.limits)
     os.umask(0o077)
     work = prepare(spec, limits)
-    _environment(spec, limits, work)
+    job_environment(work, spec.threads, limits, spec.sandbox, spec.seed)
     os.chdir(work)
     prepared = time.time()
     exit_code = run_autograde(spec)

@@ -13,24 +13,35 @@ forks a child, which
   bubblewrap job command gives (``autograde_job.job_command``);
 * runs the job (``autograde_job.run``) and exits; the tmpfs mounts go with its namespace.
 
+Once told what the jobs' kernels are like (``SPARE <settings>``), the server keeps the next job's child
+forked ahead: it makes its bounded disk and starts its sandboxed kernel (``spare_kernel``) while the
+current job runs, then waits on a pipe for its job. Kernel start and imports then overlap the job before.
+
 Where namespaces cannot be made this way (a system that allows them to bubblewrap only, say), the
 child says so with :data:`NO_NAMESPACE` and the worker runs that job, and every later one, with the
 bubblewrap command instead. The server reads commands from its standard input and answers on its
 standard output, one line each: ``READY`` once it has imported what jobs need, then for each
-``RUN <spec>\t<log>``: ``<pid>`` at once, and ``<pid> <exit status>`` when the job has ended.
+``RUN <spec>\t<log>``: ``<pid>`` at once, and ``<pid> <exit status>`` when the job has ended
+(``SPARE`` has no answer).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 NO_NAMESPACE = 97  # a child's exit status: it could not make its mount namespace (the worker falls back)
@@ -86,13 +97,7 @@ def _child(spec_path: str, log_path: str) -> int:
 
     os.setsid()
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    os.close(null)
+    _redirect(log_path)
     spec = RunSpec.read(Path(spec_path))
     if spec.sandbox:
         try:
@@ -104,35 +109,200 @@ def _child(spec_path: str, log_path: str) -> int:
     return run(spec)
 
 
-def serve() -> None:
-    """The server's loop (``python -m autograder.grader.job_server``): one job at a time, each in a fork."""
+def _redirect(path: str | None) -> None:
+    """Standard input from /dev/null; standard output and error to ``path`` (appended), or /dev/null."""
+    null = os.open(os.devnull, os.O_RDWR)
+    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if path else null
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    for fd in {null, out}:
+        os.close(fd)
+
+
+def _read_line(fd: int) -> str:
+    """One line from ``fd`` (blocking); "" when its writer closed it first."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return ""
+        data += chunk
+    return data.decode().strip()
+
+
+def _append_tail(source: Path, log_path: str, limit: int = 64 * 1024) -> None:
+    """The end of the waiting kernel's own output (fd 1 and 2: TensorFlow's C++ lines, say) into the job's log."""
+    with contextlib.suppress(OSError):
+        size = source.stat().st_size
+        if size:
+            with open(source, "rb") as kernel_log, open(log_path, "ab") as log:
+                kernel_log.seek(max(0, size - limit))
+                log.write(b"[job_server] the kernel's own output:\n" + kernel_log.read(limit))
+
+
+def _spare_child(settings: dict, folder: str, commands: int) -> int:
+    """A job's process forked before its job (``spare_kernel``): the bounded disk, a waiting kernel, then the job."""
+    from autograder.grader import spare_kernel
+    from autograder.grader.autograde_job import IPC_ROOT, IPC_SIZE, RECORDINGS_SIZE, RunSpec, job_environment, run
+    from autograder.grader.limits import Limits
+
+    os.setsid()
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.umask(0o077)
+    _redirect(None)  # nothing of it may reach the server's answers
+    limits = Limits.from_dict(settings["limits"])
+    work = Path(folder)
+    kernel_log = work / "kernel.log"
+    no_namespace = ""
+    try:
+        bounded_mounts(folder, str(work / "hidden"), IPC_ROOT, limits.disk, RECORDINGS_SIZE, IPC_SIZE)
+    except OSError as error:
+        no_namespace = str(error)
+    if not no_namespace:
+        _redirect(str(kernel_log))  # on its bounded disk; its end goes to the job's log afterwards
+        try:
+            job_environment(work, int(settings["threads"]), limits, True, None)
+            spare_kernel.start_spare(work)
+        except Exception as error:  # noqa: BLE001 - the job then starts its kernel the usual way
+            print(f"[job_server] no kernel started ahead: {type(error).__name__}: {error}", flush=True)
+    line = _read_line(commands)
+    if not line:  # not needed after all
+        spare_kernel.discard()
+        return 0
+    spec_path, log_path = line.split("\t")
+    _redirect(log_path)
+    if no_namespace:
+        print(f"[job_server] no mount namespace here ({no_namespace}); the job runs under bubblewrap", flush=True)
+        return NO_NAMESPACE
+    spec = RunSpec.read(Path(spec_path))
+    spec.work = folder  # the disk made for it, where its kernel waits
+    spare_kernel.give_seed(spec.seed)
+    try:
+        return run(spec)
+    finally:
+        spare_kernel.discard()
+        _append_tail(kernel_log, log_path)
+
+
+@dataclass
+class _Spare:
+    pid: int
+    commands: int  # the pipe it reads its job from
+    folder: str
+    settings: dict
+
+
+def _fork_spare(settings: dict, root: str) -> _Spare | None:
+    """Fork the next job's process now, so that its kernel starts while the current job runs."""
+    folder = tempfile.mkdtemp(prefix="spare-", dir=root)
+    read, write = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(write)
+        _exit_with(functools.partial(_spare_child, settings, folder, read))
+    os.close(read)
+    return _Spare(pid, write, folder, settings)
+
+
+def _drop(spare: _Spare) -> None:
+    """Stop a spare that will not get a job (its namespace, disk and kernel go with it)."""
+    with contextlib.suppress(OSError):
+        os.close(spare.commands)
+    with contextlib.suppress(OSError):
+        os.killpg(spare.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(spare.pid, 0)
+    with contextlib.suppress(OSError):
+        os.rmdir(spare.folder)
+
+
+def _fits(spare: _Spare, spec_path: str) -> bool:
+    """Whether the spare was made for a job like this one (its kernel's threads, its disk, the sandbox)."""
+    from autograder.grader.autograde_job import RunSpec
+
+    try:
+        if os.waitpid(spare.pid, os.WNOHANG) != (0, 0):
+            return False  # it has ended (and is reaped now)
+        spec = RunSpec.read(Path(spec_path))
+    except (OSError, ValueError, TypeError, ChildProcessError):
+        return False
+    return spec.sandbox and {"threads": spec.threads, "limits": spec.limits} == spare.settings
+
+
+def _exit_with(job: Callable[[], int]) -> None:
+    """In a forked child: run ``job`` and exit with its status, whatever happens."""
+    code = 1
+    try:
+        code = job()
+    except BaseException as error:  # noqa: BLE001 - the job's failure is in its log, never the server's
+        with contextlib.suppress(Exception):
+            print(f"[job_server | ERROR] {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def serve(scratch: str | None = None) -> None:
+    """The server's loop (``python -m autograder.grader.job_server [SCRATCH]``): one job at a time, each in a fork.
+
+    ``SPARE <settings>`` (JSON: the kernels' ``threads`` and the jobs' ``limits``) asks it to keep the next
+    job's process, with its kernel started, ready beside the current one (``spare_kernel``).
+    """
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker that started it is gone: so is it
     from autograder.grader.autograde_job import preload
 
     preload()  # what every job imports, imported once
+    root = tempfile.mkdtemp(prefix="autograder-spares-", dir=scratch)
+    settings: dict | None = None
+    spare: _Spare | None = None
     print("READY", flush=True)
-    for line in sys.stdin:
-        command, _, argument = line.strip().partition(" ")
-        if command != "RUN":
-            continue
-        spec_path, log_path = argument.split("\t")
-        sys.stdout.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                code = _child(spec_path, log_path)
-            except BaseException as error:  # noqa: BLE001 - the job's failure is in its log, never the server's
-                with contextlib.suppress(Exception):
-                    print(f"[job_server | ERROR] {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-            finally:
-                with contextlib.suppress(Exception):
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                os._exit(code)
-        print(pid, flush=True)
-        _, status = os.waitpid(pid, 0)
-        print(pid, os.waitstatus_to_exitcode(status), flush=True)
+    try:
+        for line in sys.stdin:
+            command, _, argument = line.strip().partition(" ")
+            if command == "SPARE":
+                settings = json.loads(argument)  # null: no more spares
+                if spare is not None and spare.settings != settings:
+                    _drop(spare)
+                    spare = None
+                if settings is not None and spare is None:
+                    spare = _fork_spare(settings, root)
+                continue
+            if command != "RUN":
+                continue
+            spec_path, log_path = argument.split("\t")
+            job, spare = spare, None  # the waiting process takes this job if it was made for one like it
+            if job is not None and not _fits(job, spec_path):
+                _drop(job)
+                job = None
+            if job is not None:
+                try:
+                    os.write(job.commands, f"{spec_path}\t{log_path}\n".encode())
+                    os.close(job.commands)
+                    pid = job.pid
+                except OSError:
+                    _drop(job)
+                    job = None
+            if job is None:
+                sys.stdout.flush()
+                pid = os.fork()
+                if pid == 0:
+                    _exit_with(functools.partial(_child, spec_path, log_path))
+            print(pid, flush=True)
+            if settings is not None:
+                spare = _fork_spare(settings, root)  # the next kernel starts while this job runs
+            _, status = os.waitpid(pid, 0)
+            if job is not None:
+                with contextlib.suppress(OSError):
+                    os.rmdir(job.folder)
+            print(pid, os.waitstatus_to_exitcode(status), flush=True)
+    finally:
+        if spare is not None:
+            _drop(spare)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class JobServer:
@@ -142,24 +312,39 @@ class JobServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""  # what the server said beyond the last line read
         self._lock = threading.Lock()
+        self._spare_settings: dict | None = None  # what the server was last asked to keep a spare for (None: none)
         self.usable = os.environ.get(DISABLE_ENV, "1") != "0"
 
-    def start(self) -> None:
+    def start(self, scratch: str | None = None) -> None:
         """Start the server and wait until it has imported what jobs need; call from a thread that lives as long
         as the worker, since the server dies with the thread that started it. A server that does not start
-        leaves the jobs to bubblewrap."""
+        leaves the jobs to bubblewrap. ``scratch``: where its jobs' disks are mounted (the temporary folder)."""
         with self._lock:
             if self.usable and (self._process is None or self._process.poll() is not None):
                 self._process = subprocess.Popen(
-                    [sys.executable, "-I", "-m", "autograder.grader.job_server"], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+                    [sys.executable, "-I", "-m", "autograder.grader.job_server", *([scratch] if scratch else [])],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
                 self._buffer = b""
+                self._spare_settings = None
                 try:
                     if self._line(self._process, 120) != "READY":
                         raise ServerGone("the job server said something else than READY")
                 except (ServerGone, TimeoutError, OSError):
                     self.usable = False
                     self._stop(self._process)
+
+    def keep_spare(self, threads: int | None, limits: dict | None) -> None:
+        """Have the next job's process and kernel started ahead, for sandboxed jobs with these kernel threads and
+        limits (``spare_kernel``), or none (None); said once, until it changes."""
+        settings = {"threads": threads, "limits": limits} if threads is not None else None
+        with self._lock:
+            process = self._process
+            if process is None or process.poll() is not None or process.stdin is None:
+                return
+            if settings != self._spare_settings:
+                with contextlib.suppress(OSError):
+                    process.stdin.write(f"SPARE {json.dumps(settings)}\n".encode())
+                    self._spare_settings = settings
 
     def run(self, spec_path: Path, log_path: Path, timeout: float) -> int | None:
         """Run one job; its exit status, or None when it ran out of time (and was killed).
@@ -211,9 +396,17 @@ class JobServer:
         process.wait()
 
     def stop(self) -> None:
+        """Stop the server: asked first (it stops its waiting job and removes its folder), killed if it will not."""
         with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                self._stop(self._process)
+            process = self._process
+            if process is not None and process.poll() is None:
+                with contextlib.suppress(OSError):
+                    assert process.stdin is not None
+                    process.stdin.close()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._stop(process)
 
 
 class ServerGone(RuntimeError):
@@ -221,4 +414,4 @@ class ServerGone(RuntimeError):
 
 
 if __name__ == "__main__":
-    serve()
+    serve(sys.argv[1] if len(sys.argv) > 1 else None)

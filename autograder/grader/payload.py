@@ -74,6 +74,9 @@ class JobSpec:
     threads: int = 1  # the kernel's threads when run outside Dask
     threads_by_worker: dict[str, int] = field(default_factory=dict)  # ... per Dask worker address
     feedback: FeedbackDetail = "full"  # what the feedback page shows (grading on submit may show the score only)
+    # Start the next submission's kernel while this one is graded: True always (grading on submit: the student's
+    # wait), False never, None where the worker's kernels leave cores idle (with every core busy it only moves work).
+    kernels_ahead: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ class RobustExecute(Execute):
         self._watchdog_stop = threading.Event()
         self._started = time.perf_counter()
         self._cell_seconds: list[float] = []  # each code cell's wall time, kernel start before the first
+        self.kernel_was_waiting = False  # started before the submission came (spare_kernel)
         self.iopub_timeout = self.interrupt_grace  # after a cell's interrupt, the wait for it to stop (nbclient)
         # After the last cell the kernel is killed, not asked to exit: a TensorFlow kernel's own exit takes
         # ~1.5 s, and nothing it could still do then (atexit hooks, unflushed files) counts for its grade.
@@ -135,6 +136,10 @@ class RobustExecute(Execute):
             return nb, resources
         finally:
             self._watchdog_stop.set()
+            if self.sandbox:  # a waiting kernel this notebook did not take (see create_kernel_manager)
+                from autograder.grader.spare_kernel import discard
+
+                discard()
             folder = (resources or {}).get("metadata", {}).get("path")
             if self.sandbox and folder:  # the kernel and all it started are gone: clean what it left
                 self._removed = remove_links(folder)
@@ -148,6 +153,21 @@ class RobustExecute(Execute):
                 self._trimmed = trim_folder(Path(folder), DEFAULT.replace(
                     returned_file_bytes=self.keep_file_bytes, returned_bytes=self.keep_folder_bytes or None))
             self._write_report()
+
+    def create_kernel_manager(self) -> Any:
+        """The kernel the job server started for this submission ahead of time (``spare_kernel``), else a new one."""
+        if self.sandbox:
+            from autograder.grader.spare_kernel import take_spare
+
+            folder = (self.resources or {}).get("metadata", {}).get("path") or ""
+            kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
+            spare = take_spare(folder, kernel_name) if folder else None
+            if spare is not None:
+                self.kernel_name = kernel_name
+                self.km = spare
+                self.kernel_was_waiting = True
+                return spare
+        return super().create_kernel_manager()
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         self._running_index = index
@@ -180,7 +200,8 @@ class RobustExecute(Execute):
                                        for kind, left in trimmed.items()},
                            "kernel_start_seconds": round(getattr(self, "_kernel_start_seconds", 0.0), 2),
                            "execute_seconds": round(time.perf_counter() - self._started, 2),
-                           "cell_seconds": self._cell_seconds}, file)
+                           "cell_seconds": self._cell_seconds, "kernel_was_waiting": self.kernel_was_waiting},
+                          file)
 
     def _kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)

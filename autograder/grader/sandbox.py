@@ -166,7 +166,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def _hand_over(folder: str, uid: int) -> None:
+def hand_over(folder: str, uid: int) -> None:
     """Give the sandbox's uid the folder it may write (root grader only)."""
     for base, dirs, files in os.walk(folder):
         for name in [base, *(os.path.join(base, n) for n in dirs + files)]:
@@ -187,7 +187,7 @@ def launch(command: list[str], writable: list[str], limits: Limits | None = None
     if os.geteuid() == 0:
         uid = UID_BASE + os.getpid()
         for folder in [workdir, *writable]:
-            _hand_over(folder, uid)
+            hand_over(folder, uid)
     else:
         # The user namespace bwrap creates takes its ceiling on the grader's processes from this limit: at
         # its hard maximum it leaves the per-kernel limit set inside (SET_PROCESS_LIMIT) to do the work.

@@ -77,6 +77,12 @@ def kernel_threads(job: JobSpec) -> int:
         return job.threads
 
 
+def start_job_server() -> None:
+    """This worker's job server, started once (from the thread that lives as long as the worker)."""
+    scratch = scratch_root()
+    _server_pool.submit(_job_server.start, scratch).result()
+
+
 def course_folder(course: CourseFiles) -> Path:
     """The course files on this worker's disk, written once per worker and lesson, removed at exit.
 
@@ -95,9 +101,19 @@ def course_folder(course: CourseFiles) -> Path:
     return _materialized[course.digest]
 
 
-def warm_worker(course: CourseFiles, seed: int) -> float:
+def keep_kernel_ahead(job: JobSpec, threads: int) -> None:
+    """Have the job server start each next kernel ahead (``spare_kernel``) for sandboxed jobs like ``job`` when it
+    pays: as ``kernels_ahead`` says, else (None) where a kernel's share of the cores leaves one idle."""
+    if job.sandbox and (job.kernels_ahead if job.kernels_ahead is not None else threads > 1):
+        _job_server.keep_spare(threads, job.limits.to_dict())
+    else:
+        _job_server.keep_spare(None, None)
+
+
+def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) -> float:
     """Make this worker ready before its first submission: the job server, course files, TensorFlow, nbconvert,
-    the reference's hidden-test outputs for ``seed``; the seconds it took.
+    the reference's hidden-test outputs for ``seed``, and (for sandboxed ``kernels`` like this job's) the first
+    submission's kernel started ahead; the seconds it took.
 
     A Dask task, sent to every worker ahead of the submissions: the worker's first submission then costs what
     the others do. (Done in the background instead, it would slow the first job down wherever the cores are
@@ -105,7 +121,9 @@ def warm_worker(course: CourseFiles, seed: int) -> float:
     """
     global _warm_up_seconds
     started = time.perf_counter()
-    _server_pool.submit(_job_server.start).result()
+    start_job_server()
+    if kernels is not None:
+        keep_kernel_ahead(kernels, kernel_threads(kernels))
     root = course_folder(course)
     with quiet_stderr(), contextlib.suppress(Exception):  # TensorFlow's start-up lines stay off the console
         prepare_references(root / "gradebook.db", course, seed)
@@ -139,7 +157,7 @@ def run_job_process(folder: Path, spec: RunSpec, seconds: int) -> tuple[int | No
     log_path = folder / "outbox" / "autograde.log"
     if _job_server.usable:
         try:
-            _server_pool.submit(_job_server.start).result()
+            start_job_server()
             code = _job_server.run(folder / "spec.json", log_path, seconds)
             if code != NO_NAMESPACE:
                 return code, "job server"
@@ -177,6 +195,7 @@ def run_job(course_root: Path, course: CourseFiles, job: JobSpec, folder: Path) 
                    str(folder / "work"), str(folder / "outbox"), job.seed, kernel_threads(job), job.sandbox,
                    limits.to_dict(), launched=time.time())
     spec.write(folder / "spec.json")
+    keep_kernel_ahead(job, spec.threads)  # the next submission's kernel starts while this one is graded
     exit_code, where = run_job_process(folder, spec, limits.job_seconds)
     if exit_code is None:
         return message("job_timeout", course.language, seconds=limits.job_seconds), where
@@ -253,6 +272,7 @@ def grade_submission(course: CourseFiles, job: JobSpec) -> Outcome:
             if trouble:
                 outcome.notes.append(f"no feedback: {trouble}")
     outcome.stats = {"seconds": round(time.perf_counter() - start, 2), "job_runner": job_runner,
+                     "kernel_started_ahead": bool(report.get("kernel_was_waiting")),
                      "peak_rss_bytes": report.get("peak_rss_bytes", 0), "task_on_worker": _tasks_here,
                      **({"warm_up_before": _warm_up_seconds} if _tasks_here == 1 and _warm_up_seconds else {}),
                      "phases": dict(phases), "cell_seconds": report.get("cell_seconds", [])}
