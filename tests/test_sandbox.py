@@ -525,7 +525,8 @@ def batch(request: pytest.FixtureRequest) -> Batch:
         subprocess.run(["chown", "-R", f"{grader.user.uid}:{grader.user.gid}", str(base)], check=True, timeout=300)
     command = ["-m", "autograder", "grade", str(root), "--jobs", "2", "--memory-limit", "4G"]
     # Through the job server, every kernel is started ahead of its submission (the attacks meet that path too).
-    per_job = {DISABLE_ENV: "0"} if request.param.endswith("a process per job") else {KERNELS_AHEAD_ENV: "1"}
+    per_process = request.param.endswith("a process per job")
+    per_job = {DISABLE_ENV: "0"} if per_process else {KERNELS_AHEAD_ENV: "1"}
     start = time.perf_counter()
     # Output to files, not pipes: a process an attack leaves behind could hold a pipe open forever.
     with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
@@ -546,7 +547,7 @@ def batch(request: pytest.FixtureRequest) -> Batch:
     run = subprocess.CompletedProcess([], code, (logs / "stdout").read_text(), (logs / "stderr").read_text())
     print(f"\nsandbox batch ({request.param}): {len(ATTACKERS) + len(HONEST)} submissions graded in {seconds:.0f} s")
     yield Batch(root, run, seconds, leftovers, connections, before, watched(root),
-                "bubblewrap" if per_job else "job server")
+                "bubblewrap" if per_process else "job server")
     for pid, _ in marked_processes():  # only processes this run's attacks started
         try:
             os.kill(pid, signal.SIGKILL)
@@ -595,10 +596,18 @@ def test_grade_says_the_batch_was_sandboxed(batch: Batch) -> None:
     stats = json.loads((batch.root / "grading_stats.json").read_text(encoding="utf-8"))
     runners = {entry.get("job_runner") for name, entry in stats.items() if not name.startswith("_")} - {None, ""}
     assert runners == {batch.job_runner}, runners
-    # A job server starts each submission's kernel before the submission comes (still one per submission).
-    ahead = {entry.get("kernel_started_ahead") for name, entry in stats.items()
+    # A job server starts each submission's kernel before the submission comes (still one per submission). One
+    # that could not (a neighbour's fork bomb took the threads TensorFlow's import needs, say) says why in the
+    # job's log, and the submission gets a kernel started the usual way.
+    ahead = {name: bool(entry.get("kernel_started_ahead")) for name, entry in stats.items()
              if not name.startswith("_") and entry.get("job_runner")}
-    assert ahead == {batch.job_runner == "job server"}, ahead
+    if batch.job_runner == "job server":
+        assert sum(ahead.values()) >= len(ahead) / 2, ahead
+        for name in (name for name, started in ahead.items() if not started):
+            log = batch.root / "autograded" / name / f"{LESSON}.autograde.log"
+            assert "[job_server]" in log.read_text(encoding="utf-8", errors="replace"), (name, log.read_text()[-2000:])
+    else:
+        assert not any(ahead.values()), ahead
     console = (batch.run.stdout + batch.run.stderr).splitlines()
     assert any(line.startswith("sandbox:") and "bubblewrap" in line for line in console), console[-20:]
     report = (batch.root / "report.md").read_text()

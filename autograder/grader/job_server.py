@@ -185,6 +185,12 @@ def _spare_child(settings: dict, folder: str, commands: int) -> int:
         _append_tail(kernel_log, log_path)
 
 
+def _note(log_path: str, text: str) -> None:
+    """A line of the server's own in a job's log (why its kernel was not started ahead, say)."""
+    with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"[job_server] {text}\n")
+
+
 @dataclass
 class _Spare:
     pid: int
@@ -278,6 +284,7 @@ def serve(scratch: str | None = None) -> None:
             if job is not None and not _fits(job, spec_path):
                 _drop(job)
                 job = None
+                _note(log_path, "the process started ahead had ended or was made for other jobs; a new one runs it")
             if job is not None:
                 try:
                     os.write(job.commands, f"{spec_path}\t{log_path}\n".encode())
@@ -286,6 +293,7 @@ def serve(scratch: str | None = None) -> None:
                 except OSError:
                     _drop(job)
                     job = None
+                    _note(log_path, "the process started ahead did not take the job; a new one runs it")
             if job is None:
                 sys.stdout.flush()
                 pid = os.fork()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,8 @@ def start_spare(work: Path) -> SpareKernel:
     except Exception:  # noqa: BLE001 - a kernel that cannot import is the submission's to find out, fresh
         discard(SpareKernel(km, folder, (0, 0), 0.0, False))
         raise
+    if not preimported:
+        print("[job_server] the kernel started ahead could not import TensorFlow; it waits without", flush=True)
     status = folder.stat()
     _spare = SpareKernel(km, folder, (status.st_dev, status.st_ino), round(time.perf_counter() - started, 2),
                          preimported)
@@ -122,12 +125,13 @@ def give_seed(seed: int) -> bool:
     if _spare is None:
         return False
     code = f"import os as _o\n_o.environ[{SEED_ENV!r}] = {str(int(seed))!r}\ndel _o\n"
+    why = "it did not take the hidden tests' seed"
     try:
         if _run(_spare.km.is_alive) and _run(_execute, _spare.km, code, 30):
             return True
-    except Exception:  # noqa: BLE001 - the submission then gets a kernel started the usual way
-        pass
-    discard()
+    except Exception as error:  # noqa: BLE001 - the submission then gets a kernel started the usual way
+        why += f" ({type(error).__name__}: {error})"
+    discard(why=why)
     return False
 
 
@@ -143,8 +147,8 @@ def adopt_folder(assignment: str = "", student: str = "", **_: Any) -> None:
         graded.parent.mkdir(parents=True, exist_ok=True)
         os.rename(_spare.folder, graded)  # fails if nbgrader made the folder already: then no spare
         _spare.folder = graded
-    except OSError:
-        discard()
+    except OSError as error:
+        discard(why=f"its folder could not become the graded folder ({error})")
 
 
 def take_spare(folder: str, kernel_name: str) -> Any | None:
@@ -156,12 +160,13 @@ def take_spare(folder: str, kernel_name: str) -> Any | None:
         return None
     try:
         status = os.stat(folder)
-        usable = ((status.st_dev, status.st_ino) == spare.identity and kernel_name in ("", KERNEL_NAME)
-                  and _run(spare.km.is_alive))
-    except OSError:
-        usable = False
-    if not usable:
-        discard(spare)
+        why = ("it runs in another folder" if (status.st_dev, status.st_ino) != spare.identity
+               else f"the notebook asks for the kernel {kernel_name!r}" if kernel_name not in ("", KERNEL_NAME)
+               else "" if _run(spare.km.is_alive) else "it has died")
+    except OSError as error:
+        why = str(error)
+    if why:
+        discard(spare, why)
         return None
     if os.geteuid() == 0:  # the launcher handed the (then empty) folder over; nbgrader's copies since are root's
         from autograder.grader.sandbox import UID_BASE, hand_over
@@ -170,13 +175,15 @@ def take_spare(folder: str, kernel_name: str) -> Any | None:
     return spare.km
 
 
-def discard(spare: SpareKernel | None = None) -> None:
-    """Stop a kernel that will not be used (and the whole sandbox it runs in)."""
+def discard(spare: SpareKernel | None = None, why: str = "") -> None:
+    """Stop a kernel that will not be used (and the whole sandbox it runs in); ``why`` goes to the job's log."""
     global _spare
     if spare is None:
         spare, _spare = _spare, None
     if spare is None:
         return
+    if why:
+        print(f"[job_server] the kernel started ahead is not used: {why}", file=sys.stderr, flush=True)
     with contextlib.suppress(Exception):
         _run(spare.km.shutdown_kernel, now=True)
 

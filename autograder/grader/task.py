@@ -101,13 +101,15 @@ def course_folder(course: CourseFiles) -> Path:
     return _materialized[course.digest]
 
 
-def keep_kernel_ahead(job: JobSpec, threads: int) -> None:
-    """Have the job server start each next kernel ahead (``spare_kernel``) for sandboxed jobs like ``job`` when it
-    pays: as ``kernels_ahead`` says, else (None) where a kernel's share of the cores leaves one idle."""
-    if job.sandbox and (job.kernels_ahead if job.kernels_ahead is not None else threads > 1):
-        _job_server.keep_spare(threads, job.limits.to_dict())
-    else:
-        _job_server.keep_spare(None, None)
+def kernels_ahead(job: JobSpec, threads: int) -> bool:
+    """Whether the job server should start each next kernel ahead (``spare_kernel``) for sandboxed jobs like ``job``:
+    as ``kernels_ahead`` says, else (None) where a kernel's share of the cores leaves one idle."""
+    return job.sandbox and (job.kernels_ahead if job.kernels_ahead is not None else threads > 1)
+
+
+def keep_kernel_ahead(ahead: bool, threads: int, limits: dict) -> None:
+    """Tell the (started) job server whether to keep the next job's kernel started ahead."""
+    _job_server.keep_spare(threads if ahead else None, limits if ahead else None)
 
 
 def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) -> float:
@@ -123,7 +125,8 @@ def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) 
     started = time.perf_counter()
     start_job_server()
     if kernels is not None:
-        keep_kernel_ahead(kernels, kernel_threads(kernels))
+        threads = kernel_threads(kernels)
+        keep_kernel_ahead(kernels_ahead(kernels, threads), threads, kernels.limits.to_dict())
     root = course_folder(course)
     with quiet_stderr(), contextlib.suppress(Exception):  # TensorFlow's start-up lines stay off the console
         prepare_references(root / "gradebook.db", course, seed)
@@ -147,9 +150,10 @@ def notebook_problem(path: Path, lang: str) -> str:
     return ""
 
 
-def run_job_process(folder: Path, spec: RunSpec, seconds: int) -> tuple[int | None, str]:
+def run_job_process(folder: Path, spec: RunSpec, seconds: int, ahead: bool = False) -> tuple[int | None, str]:
     """Run the job described in ``folder/spec.json``: its exit status (None when it ran out of time) and where
-    it ran (``job server`` or ``bubblewrap``, or ``process`` unsandboxed).
+    it ran (``job server`` or ``bubblewrap``, or ``process`` unsandboxed); ``ahead``: keep the next kernel started
+    ahead (``kernels_ahead``).
 
     In a fork of the worker's job server when it can (``autograder.grader.job_server``), else — no server,
     no namespaces for it here, the server lost on the way — in a process of its own under bubblewrap.
@@ -158,6 +162,7 @@ def run_job_process(folder: Path, spec: RunSpec, seconds: int) -> tuple[int | No
     if _job_server.usable:
         try:
             start_job_server()
+            keep_kernel_ahead(ahead, spec.threads, spec.limits)  # the next kernel starts while this job runs
             code = _job_server.run(folder / "spec.json", log_path, seconds)
             if code != NO_NAMESPACE:
                 return code, "job server"
@@ -195,8 +200,7 @@ def run_job(course_root: Path, course: CourseFiles, job: JobSpec, folder: Path) 
                    str(folder / "work"), str(folder / "outbox"), job.seed, kernel_threads(job), job.sandbox,
                    limits.to_dict(), launched=time.time())
     spec.write(folder / "spec.json")
-    keep_kernel_ahead(job, spec.threads)  # the next submission's kernel starts while this one is graded
-    exit_code, where = run_job_process(folder, spec, limits.job_seconds)
+    exit_code, where = run_job_process(folder, spec, limits.job_seconds, kernels_ahead(job, spec.threads))
     if exit_code is None:
         return message("job_timeout", course.language, seconds=limits.job_seconds), where
     summary = folder / "outbox" / "job.json"
