@@ -90,23 +90,34 @@ def bounded_mounts(work: str, hidden: str, ipc: str, disk: int, recordings: int,
     _mount_tmpfs(libc, ipc, ipc_size)
 
 
+def _bounded_disk(work: str, limits_dict: dict) -> str:
+    """The job's bounded disk at ``work`` (:func:`bounded_mounts`); why it could not be made ("" when it was)."""
+    from autograder.grader.autograde_job import IPC_ROOT, IPC_SIZE, RECORDINGS_SIZE
+    from autograder.grader.limits import Limits
+
+    try:
+        bounded_mounts(work, str(Path(work) / "hidden"), IPC_ROOT, Limits.from_dict(limits_dict).disk,
+                       RECORDINGS_SIZE, IPC_SIZE)
+    except OSError as error:
+        return str(error)
+    return ""
+
+
+def _no_namespace(why: str) -> int:
+    print(f"[job_server] no mount namespace here ({why}); the job runs under bubblewrap", flush=True)
+    return NO_NAMESPACE
+
+
 def _child(spec_path: str, log_path: str) -> int:
     """In the forked child: a session of its own, the log as stdout and stderr, the bounded disk, the job."""
-    from autograder.grader.autograde_job import IPC_ROOT, IPC_SIZE, RECORDINGS_SIZE, RunSpec, run
-    from autograder.grader.limits import Limits
+    from autograder.grader.autograde_job import RunSpec, run
 
     os.setsid()
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _redirect(log_path)
     spec = RunSpec.read(Path(spec_path))
-    if spec.sandbox:
-        try:
-            bounded_mounts(spec.work, str(Path(spec.work) / "hidden"), IPC_ROOT, Limits.from_dict(spec.limits).disk,
-                           RECORDINGS_SIZE, IPC_SIZE)
-        except OSError as error:
-            print(f"[job_server] no mount namespace here ({error}); the job runs under bubblewrap", flush=True)
-            return NO_NAMESPACE
-    return run(spec)
+    no_namespace = _bounded_disk(spec.work, spec.limits) if spec.sandbox else ""
+    return _no_namespace(no_namespace) if no_namespace else run(spec)
 
 
 def _redirect(path: str | None) -> None:
@@ -144,25 +155,20 @@ def _append_tail(source: Path, log_path: str, limit: int = 64 * 1024) -> None:
 def _spare_child(settings: dict, folder: str, commands: int) -> int:
     """A job's process forked before its job (``spare_kernel``): the bounded disk, a waiting kernel, then the job."""
     from autograder.grader import spare_kernel
-    from autograder.grader.autograde_job import IPC_ROOT, IPC_SIZE, RECORDINGS_SIZE, RunSpec, job_environment, run
+    from autograder.grader.autograde_job import RunSpec, job_environment, run
     from autograder.grader.limits import Limits
 
     os.setsid()
     _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.umask(0o077)
     _redirect(None)  # nothing of it may reach the server's answers
-    limits = Limits.from_dict(settings["limits"])
     work = Path(folder)
     kernel_log = work / "kernel.log"
-    no_namespace = ""
-    try:
-        bounded_mounts(folder, str(work / "hidden"), IPC_ROOT, limits.disk, RECORDINGS_SIZE, IPC_SIZE)
-    except OSError as error:
-        no_namespace = str(error)
+    no_namespace = _bounded_disk(folder, settings["limits"])
     if not no_namespace:
         _redirect(str(kernel_log))  # on its bounded disk; its end goes to the job's log afterwards
         try:
-            job_environment(work, int(settings["threads"]), limits, True, None)
+            job_environment(work, int(settings["threads"]), Limits.from_dict(settings["limits"]), True, None)
             spare_kernel.start_spare(work)
         except Exception as error:  # noqa: BLE001 - the job then starts its kernel the usual way
             print(f"[job_server] no kernel started ahead: {type(error).__name__}: {error}", flush=True)
@@ -173,8 +179,7 @@ def _spare_child(settings: dict, folder: str, commands: int) -> int:
     spec_path, log_path = line.split("\t")
     _redirect(log_path)
     if no_namespace:
-        print(f"[job_server] no mount namespace here ({no_namespace}); the job runs under bubblewrap", flush=True)
-        return NO_NAMESPACE
+        return _no_namespace(no_namespace)
     spec = RunSpec.read(Path(spec_path))
     spec.work = folder  # the disk made for it, where its kernel waits
     spare_kernel.give_seed(spec.seed)
@@ -199,7 +204,7 @@ class _Spare:
     settings: dict
 
 
-def _fork_spare(settings: dict, root: str) -> _Spare | None:
+def _fork_spare(settings: dict, root: str) -> _Spare:
     """Fork the next job's process now, so that its kernel starts while the current job runs."""
     folder = tempfile.mkdtemp(prefix="spare-", dir=root)
     read, write = os.pipe()

@@ -54,8 +54,6 @@ class SpareKernel:
     km: Any  # autograder.grader.kernel.SandboxedKernelManager
     folder: Path
     identity: tuple[int, int]  # (st_dev, st_ino) of its folder: what nbgrader's graded folder must be
-    seconds: float  # how long the start and imports took
-    preimported: bool
 
 
 _spare: SpareKernel | None = None
@@ -93,7 +91,6 @@ def start_spare(work: Path) -> SpareKernel:
     from autograder.grader.kernel import SandboxedKernelManager
 
     global _spare
-    started = time.perf_counter()
     folder = work / FOLDER_NAME
     folder.mkdir(mode=0o700)
     km = SandboxedKernelManager(kernel_name=KERNEL_NAME)
@@ -110,13 +107,12 @@ def start_spare(work: Path) -> SpareKernel:
     try:
         preimported = _run(_execute, km, PREIMPORT, READY_TIMEOUT)
     except Exception:  # noqa: BLE001 - a kernel that cannot import is the submission's to find out, fresh
-        discard(SpareKernel(km, folder, (0, 0), 0.0, False))
+        discard(SpareKernel(km, folder, (0, 0)))
         raise
     if not preimported:
         print("[job_server] the kernel started ahead could not import TensorFlow; it waits without", flush=True)
     status = folder.stat()
-    _spare = SpareKernel(km, folder, (status.st_dev, status.st_ino), round(time.perf_counter() - started, 2),
-                         preimported)
+    _spare = SpareKernel(km, folder, (status.st_dev, status.st_ino))
     return _spare
 
 
