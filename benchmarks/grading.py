@@ -1,6 +1,6 @@
 """Benchmark: where a submission's grading time goes, how it compares with importing TensorFlow, how it scales.
 
-    python benchmarks/grading.py [--students 4 16] [--repeats 3] [--out benchmarks/results/grading.json]
+    python benchmarks/grading.py [--students 4 16] [--jobs 1 2] [--repeats 3] [--out benchmarks/results/grading.json]
 
 1. The floor: executing a notebook that only imports TensorFlow, in a fresh kernel (no sandbox),
    and the same in a sandboxed kernel: the difference is the sandbox's start-up cost.
@@ -10,7 +10,8 @@
    submissions with ``--jobs 1`` and ``--jobs 2``: the whole command per submission over the floor,
    ``--jobs 2`` / ``--jobs 1``, and from the course's ``grading_stats.json`` each task's time — a
    worker's first task and the rest (steady state) over the floor — and the median of every phase
-   (job start, kernel start, the notebook's cells one by one, hidden tests, feedback…).
+   (job start, kernel start, the notebook's cells one by one, hidden tests, feedback…), and how busy the
+   machine's cores were during the command (``/proc/stat``: 1.0 = every core busy all the time).
 Medians of ``--repeats`` runs for 1 and 2 (interleaved); the machine is shared and noisy, so
 compare ratios. Code from before the per-phase timings gives the end-to-end figures only.
 """
@@ -87,26 +88,39 @@ def task_figures(stats: dict, floor: float) -> dict:
                                        for name in names}
     figures["first_phase_medians"] = {name: median([entry["phases"].get(name, 0.0) for entry in first])
                                       for name in sorted({n for entry in first for n in entry.get("phases", {})})}
-    cells = [entry.get("cell_seconds", []) for entry in steady]
-    figures["steady_cell_medians"] = [median([row[i] for row in cells if len(row) > i])
-                                      for i in range(max(map(len, cells), default=0))]
+    for name, group in (("steady", steady), ("first", first)):
+        cells = [entry.get("cell_seconds", []) for entry in group]
+        figures[f"{name}_cell_medians"] = [median([row[i] for row in cells if len(row) > i])
+                                           for i in range(max(map(len, cells), default=0))]
     return figures
 
 
-def grade_course(root: Path, jobs: int) -> tuple[float, dict]:
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU time so far, in clock ticks (``/proc/stat``, every core)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
+
+
+def grade_course(root: Path, jobs: int) -> tuple[float, dict, float]:
+    """The grade command's wall seconds, its grading_stats.json, and how busy the cores were meanwhile (0–1)."""
+    busy_before, total_before = cpu_ticks()
     start = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(root), "--jobs", str(jobs), "--quiet"],
                          capture_output=True, text=True, timeout=3600)
     seconds = time.perf_counter() - start
+    busy_after, total_after = cpu_ticks()
     if run.returncode != 0:
         raise RuntimeError(run.stderr[-2000:])
-    return seconds, json.loads((root / "grading_stats.json").read_text())
+    busy = (busy_after - busy_before) / max(1, total_after - total_before)
+    return seconds, json.loads((root / "grading_stats.json").read_text()), round(busy, 2)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, nargs="+", default=[4, 16])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the floor and of one submission")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="the grade command's --jobs values")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "grading.json")
     args = parser.parse_args(argv)
 
@@ -140,14 +154,15 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copytree(course / "release" / LESSON, folder)
                 nbformat.write(solved, folder / f"{LESSON}.ipynb")
             runs = {}
-            for jobs in (1, 2):
-                seconds, stats = grade_course(course, jobs)
-                runs[str(jobs)] = {"grade_wall_seconds": round(seconds, 1),
+            for jobs in args.jobs:
+                seconds, stats, busy = grade_course(course, jobs)
+                runs[str(jobs)] = {"grade_wall_seconds": round(seconds, 1), "cores_busy_fraction": busy,
                                    "per_submission_over_floor": round(seconds / students / floor_median, 2),
                                    "autograde_phase_seconds": stats["_phases"]["autograde_seconds"],
                                    **task_figures(stats, floor_median)}
-            runs["jobs2_over_jobs1_throughput"] = round(runs["1"]["grade_wall_seconds"]
-                                                        / runs["2"]["grade_wall_seconds"], 2)
+            if {"1", "2"} <= runs.keys():
+                runs["jobs2_over_jobs1_throughput"] = round(runs["1"]["grade_wall_seconds"]
+                                                            / runs["2"]["grade_wall_seconds"], 2)
             batches[str(students)] = runs
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

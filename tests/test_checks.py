@@ -144,6 +144,34 @@ def test_shuffled_labels_are_reported_by_position(tmp_path: Path) -> None:
     assert h5py  # the loader under test reads HDF5 through h5py
 
 
+def test_resnet50_table_is_built_without_weights_and_matches_an_ordinary_build() -> None:
+    """The checks' ResNet-50 builds defer every weight; a build that fails that way is redone the ordinary way."""
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    from autograder.learner.checks.compare import layer_table
+
+    scopes: list[bool] = []
+
+    def watched(input_shape: tuple[int, ...] = (64, 64, 3), classes: int = 6) -> Any:
+        scopes.append(in_stateless_scope())
+        return reference.ResNet50(input_shape=input_shape, classes=classes)
+
+    table = check.table_of_build(watched, classes=7)
+    assert scopes == [True] and not in_stateless_scope()
+    assert table == layer_table(reference.ResNet50(classes=7))
+    assert table[-1]["config"]["units"] == 7 and table[-1]["params"] == 2048 * 7 + 7
+
+    def only_ordinary(input_shape: tuple[int, ...] = (64, 64, 3), classes: int = 6) -> Any:
+        scopes.append(in_stateless_scope())
+        if in_stateless_scope():
+            raise RuntimeError("needs real weights")
+        return reference.ResNet50(input_shape=input_shape, classes=classes)
+
+    scopes.clear()
+    assert check.table_of_build(only_ordinary, classes=7) == table
+    assert scopes == [True, False]  # the learner's ordinary build gives the table (or the feedback)
+
+
 def test_fast_mode_shortens_fit(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import keras
 
@@ -173,7 +201,7 @@ def test_fast_mode_shortens_fit(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
 
 
 def test_fast_mode_refreshes_batchnorm_on_a_small_batch() -> None:
-    """A Keras-built model in training mode sees 8 samples; inference, small batches and own subclasses all."""
+    """A Keras-built model in training mode sees its first sample; inference and own subclasses see all."""
     import keras
 
     from autograder.learner import fast_mode
@@ -184,9 +212,9 @@ def test_fast_mode_refreshes_batchnorm_on_a_small_batch() -> None:
         norm = keras.layers.BatchNormalization(momentum=0.0)
         model = keras.Sequential([keras.Input((1,)), norm])
         x = np.arange(128, dtype="float32").reshape(-1, 1)
-        assert model(x, training=True).shape[0] == fast_mode.BATCH  # the refresh's 32 or 128 images: 8
-        assert float(norm.moving_mean.numpy()[0]) == pytest.approx(3.5)  # the mean of 0..7
-        assert model(x, training=False).shape[0] == 128 and model(x[:5], training=True).shape[0] == 5
+        assert model(x[3:], training=True).shape[0] == fast_mode.TRAINING_CALL_SAMPLES == 1  # the refresh's 32: 1
+        assert float(norm.moving_mean.numpy()[0]) == pytest.approx(3.0)  # the statistics of that one sample
+        assert model(x, training=False).shape[0] == 128 and model(x[:1], training=True).shape[0] == 1
 
         class Own(keras.Model):  # a learner's model class: the checks call it, nothing is cut
             def call(self, inputs: object) -> object:
