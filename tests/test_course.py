@@ -307,6 +307,20 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     assert len(firsts) == 2 and all(entry.get("warm_up_before", 0) > 0 for entry in firsts)
 
 
+def test_a_worker_warms_up_by_writing_a_feedback_page_it_throws_away(course: Path) -> None:
+    """The warm-up writes a page the way a submission's is written (or says why not), and leaves nothing."""
+    from autograder.grader.feedback import warm_up
+
+    temporary = Path(tempfile.gettempdir())
+    before = set(temporary.glob("autograder-warm-feedback-*"))
+    gradebook = (course / "gradebook.db").read_bytes()
+    warm_up(course, LESSON)
+    assert set(temporary.glob("autograder-warm-feedback-*")) == before
+    assert (course / "gradebook.db").read_bytes() == gradebook  # the course's own gradebook is not touched
+    with pytest.raises(OSError):
+        warm_up(course, "no_such_lesson")  # a page that cannot be written says so (the worker then goes on)
+
+
 def test_nbgrader_cli_skips_only_the_slow_optional_import() -> None:
     code = ("import sys\nsys.argv = ['nbgrader', '--version']\nfrom autograder.grader import nbgrader_cli\n"
             "try:\n    nbgrader_cli.main()\nexcept SystemExit:\n    pass\n"

@@ -180,6 +180,36 @@ def generate_feedback(work: Path, lesson: str, student: str, detail: str = "full
     return ""
 
 
+WARM_UP_STUDENT = "warm-up"
+
+
+def warm_up(course_root: Path, lesson: str) -> None:
+    """Write one feedback page for ``lesson``'s source notebook in a temporary folder, the way a submission's is
+    written, and throw it away: a worker's first page then costs what the others do (nbgrader's converter, the
+    gradebook's queries, filters and templates are loaded on the first: ~1 s more on 2 cores)."""
+    import tempfile
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    with tempfile.TemporaryDirectory(prefix="autograder-warm-feedback-") as folder:
+        work = Path(folder)
+        graded = work / "autograded" / WARM_UP_STUDENT / lesson
+        graded.mkdir(parents=True)
+        shutil.copyfile(course_root / "source" / lesson / f"{lesson}.ipynb", graded / f"{lesson}.ipynb")
+        (work / "source").symlink_to(course_root / "source", target_is_directory=True)
+        shutil.copyfile(course_root / "nbgrader_config.py", work / "nbgrader_config.py")
+        shutil.copyfile(course_root / "gradebook.db", work / "gradebook.db")
+        (work / "gradebook.db").chmod(0o600)  # the course's copy is read-only
+        with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gradebook, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLAlchemy's note on nbgrader's own add_submission
+            gradebook.add_student(WARM_UP_STUDENT)
+            gradebook.add_submission(lesson, WARM_UP_STUDENT)
+        problem = generate_feedback(work, lesson, WARM_UP_STUDENT)
+        if problem:
+            raise RuntimeError(problem)
+
+
 def feedback_page(course_root: Path, job: Path, lesson: str, student: str, detail: str = "full"
                   ) -> tuple[dict[str, bytes], str]:
     """The student's feedback folder made from a finished job's graded notebook; or why there is none.

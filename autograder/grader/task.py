@@ -32,6 +32,7 @@ from pathlib import Path
 
 from autograder.grader.autograde_job import RunSpec, job_command
 from autograder.grader.feedback import feedback_page
+from autograder.grader.feedback import warm_up as warm_up_feedback
 from autograder.grader.folders import read_folder, write_folder
 from autograder.grader.job_server import NO_NAMESPACE, JobServer, ServerGone
 from autograder.grader.nbgrader_cli import error_cause
@@ -113,9 +114,9 @@ def keep_kernel_ahead(ahead: bool, threads: int, limits: dict) -> None:
 
 
 def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) -> float:
-    """Make this worker ready before its first submission: the job server, course files, TensorFlow, nbconvert,
-    the reference's hidden-test outputs for ``seed``, and (for sandboxed ``kernels`` like this job's) the first
-    submission's kernel started ahead; the seconds it took.
+    """Make this worker ready before its first submission: the job server, course files, TensorFlow, the
+    reference's hidden-test outputs for ``seed``, a feedback page written and thrown away, and (for sandboxed
+    ``kernels`` like this job's) the first submission's kernel started ahead; the seconds it took.
 
     A Dask task, sent to every worker ahead of the submissions: the worker's first submission then costs what
     the others do. (Done in the background instead, it would slow the first job down wherever the cores are
@@ -130,7 +131,8 @@ def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) 
     root = course_folder(course)
     with quiet_stderr(), contextlib.suppress(Exception):  # TensorFlow's start-up lines stay off the console
         prepare_references(root / "gradebook.db", course, seed)
-    import autograder.grader.feedback  # noqa: F401 - nbconvert and nbgrader's converters, for the first page
+    with quiet_stderr(), contextlib.suppress(Exception):
+        warm_up_feedback(root, course.lesson)  # nbconvert, nbgrader's converter, the templates: for the first page
 
     _warm_up_seconds = round((_warm_up_seconds or 0.0) + time.perf_counter() - started, 2)  # every lesson's
     return _warm_up_seconds
