@@ -5,7 +5,8 @@
   environment of a login shell of that user (their HOME, USER, a PATH you choose — never root's).
 * :func:`create_user` makes one with ``useradd`` (a group of its own, a home folder, a password set
   with ``chpasswd``, the home ``chmod 700`` as the README's administrator does) and
-  :func:`delete_user` kills every process of that uid, by pid, and removes it with ``userdel -r``.
+  :func:`delete_user` kills every process of that uid, by pid, removes what it left in the temporary
+  folder, and removes it with ``userdel -r``.
 * :class:`Users` creates users with a random suffix shared by one run (``alice-3f9a1c``), so runs
   never collide, and deletes them all on :meth:`Users.close` — also when a test failed midway.
 * :func:`run_as` / :func:`popen_as` run a command as a user (setuid, no extra groups, umask 022,
@@ -18,8 +19,10 @@ import grp
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,6 +112,21 @@ def create_user(name: str, password: str | None = None, private_home: bool = Tru
         raise
 
 
+def remove_temporary_files_of(uid: int) -> None:
+    """Remove what the uid left directly in the temporary folder (a killed grading service's scratch folder,
+    Dask's scratch space): its processes are gone, and nobody else owns those files."""
+    for entry in Path(tempfile.gettempdir()).iterdir():
+        try:
+            if entry.lstat().st_uid != uid:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()
+        except OSError:
+            continue
+
+
 def delete_user(user: User | str) -> None:
     """Kill every process of the user (by pid), then ``userdel --remove`` (the home and mail spool go too)."""
     name = user.name if isinstance(user, User) else user
@@ -117,6 +135,7 @@ def delete_user(user: User | str) -> None:
     except KeyError:
         return
     kill_processes_of(entry.pw_uid)
+    remove_temporary_files_of(entry.pw_uid)
     run = subprocess.run(["userdel", "--remove", name], capture_output=True, text=True, timeout=60)
     if run.returncode not in (0, 12):  # 12: the home was already gone
         raise RuntimeError(f"userdel {name}: {run.stderr.strip()}")
