@@ -15,6 +15,7 @@ never dropped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -212,10 +213,8 @@ class GradingSession:
         on a worker that still has to fetch the course files, and then pays the warm-up itself (measured: one
         worker of two, 7 s of hidden-test references and 1 s of job server start in its first task). A worker
         lost meanwhile is not waited for longer than ``timeout``: its submissions go elsewhere, cold."""
-        try:
+        with contextlib.suppress(TimeoutError):
             wait(self._warm_ups, timeout=timeout)
-        except TimeoutError:
-            pass
 
     def submit(self, key: SubmissionKey, folder: Path, seed: int, feedback: FeedbackDetail = "full",
                priority: int = 0) -> Future:

@@ -180,6 +180,20 @@ def generate_feedback(work: Path, lesson: str, student: str, detail: str = "full
     return ""
 
 
+def _feedback_folder(work: Path, course_root: Path, lesson: str, student: str, graded: dict[str, Path],
+                     gradebook: Path) -> None:
+    """A course-like folder ``work`` where nbgrader's GenerateFeedback finds ``graded`` (name: file) as the
+    student's autograded lesson, the course's source and configuration, and a writable copy of ``gradebook``."""
+    folder = work / "autograded" / student / lesson
+    folder.mkdir(parents=True)
+    for name, path in graded.items():
+        shutil.copyfile(path, folder / name)
+    (work / "source").symlink_to(course_root / "source", target_is_directory=True)
+    shutil.copyfile(course_root / "nbgrader_config.py", work / "nbgrader_config.py")
+    shutil.copyfile(gradebook, work / "gradebook.db")
+    (work / "gradebook.db").chmod(0o600)  # the worker's course copy is read-only
+
+
 WARM_UP_STUDENT = "warm-up"
 
 
@@ -194,13 +208,9 @@ def warm_up(course_root: Path, lesson: str) -> None:
 
     with tempfile.TemporaryDirectory(prefix="autograder-warm-feedback-") as folder:
         work = Path(folder)
-        graded = work / "autograded" / WARM_UP_STUDENT / lesson
-        graded.mkdir(parents=True)
-        shutil.copyfile(course_root / "source" / lesson / f"{lesson}.ipynb", graded / f"{lesson}.ipynb")
-        (work / "source").symlink_to(course_root / "source", target_is_directory=True)
-        shutil.copyfile(course_root / "nbgrader_config.py", work / "nbgrader_config.py")
-        shutil.copyfile(course_root / "gradebook.db", work / "gradebook.db")
-        (work / "gradebook.db").chmod(0o600)  # the course's copy is read-only
+        source = course_root / "source" / lesson / f"{lesson}.ipynb"
+        _feedback_folder(work, course_root, lesson, WARM_UP_STUDENT, {source.name: source},
+                         course_root / "gradebook.db")
         with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gradebook, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SQLAlchemy's note on nbgrader's own add_submission
             gradebook.add_student(WARM_UP_STUDENT)
@@ -222,14 +232,9 @@ def feedback_page(course_root: Path, job: Path, lesson: str, student: str, detai
     from autograder.grader.folders import read_folder
 
     work = job / "feedback-work"
-    graded = work / "autograded" / student / lesson
-    graded.mkdir(parents=True)
-    for name in (f"{lesson}.ipynb", "timestamp.txt", "submission_secret.txt"):
-        if (job / "outbox" / "graded" / name).is_file():
-            shutil.copyfile(job / "outbox" / "graded" / name, graded / name)
-    (work / "source").symlink_to(course_root / "source", target_is_directory=True)
-    shutil.copyfile(course_root / "nbgrader_config.py", work / "nbgrader_config.py")
-    shutil.copyfile(job / "outbox" / "gradebook.db", work / "gradebook.db")
+    names = (f"{lesson}.ipynb", "timestamp.txt", "submission_secret.txt")
+    files = {name: job / "outbox" / "graded" / name for name in names if (job / "outbox" / "graded" / name).is_file()}
+    _feedback_folder(work, course_root, lesson, student, files, job / "outbox" / "gradebook.db")
     problem = generate_feedback(work, lesson, student, detail)
     if problem:
         return {}, problem
