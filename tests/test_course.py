@@ -23,6 +23,7 @@ from conftest import ROOT
 from support.course import scores
 
 from autograder.authoring.solve import solve
+from autograder.course.cluster import usable_cores
 from autograder.course.create import build_course, nbgrader
 from autograder.course.grade import read_notes
 
@@ -280,7 +281,7 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
         nbgrader(course, *args)
 
     monkeypatch.setattr(grading, "nbgrader", export)
-    monkeypatch.setenv(grading.KERNELS_AHEAD_ENV, "1")  # on 2 cores --jobs 2 would not start kernels ahead
+    monkeypatch.delenv(grading.KERNELS_AHEAD_ENV, raising=False)  # kernels ahead where the cores allow
     temporary = Path(tempfile.gettempdir())
     left_before = set(temporary.glob("autograder-*"))
     grading.grade(root, jobs=2, progress=False)
@@ -296,9 +297,12 @@ def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPa
     graded = {name: entry for name, entry in stats.items() if not name.startswith("_") and entry.get("job_runner")}
     assert set(graded) == {f"{student}/{LESSON}" for student in "abc"}
     assert {entry["job_runner"] for entry in graded.values()} == {"job server"}
-    # ... in a kernel its job server had started while the worker warmed up or graded the one before: the solved
-    # submission's full score shows that kernel ran it in its graded folder, with the run's seed.
-    assert all(entry["kernel_started_ahead"] for entry in graded.values())
+    # ... in a kernel its job server had started while the worker warmed up (every worker's first) or graded the
+    # one before (where a worker's share of the cores leaves one idle; on 2 cores --jobs 2 leaves none): the
+    # solved submission's full score shows such a kernel ran it in its graded folder, with the run's seed.
+    share = max(1, usable_cores() // 2)
+    for entry in graded.values():
+        assert entry["kernel_started_ahead"] == (entry["task_on_worker"] == 1 or share > 1), entry
     assert all({"job_start", "kernel_start", "cells", "hidden_tests", "feedback"} <= set(entry["phases"])
                for entry in graded.values())
     # Both workers graded (each took one while the other was busy) and both were warmed, not only the first

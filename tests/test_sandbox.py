@@ -748,3 +748,42 @@ def test_a_python_environment_under_tmp_works_in_the_sandbox(tmp_path: Path) -> 
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == [str(venv), "ok"]
+
+
+def test_a_grading_kernel_runs_tensorflow_with_one_thread_and_without_onednn(tmp_path: Path) -> None:
+    """Fast mode's TensorFlow settings reach a kernel in the sandbox (its environment is an allow-list).
+
+    The job gets a two-core share; its kernel still gets one thread, and oneDNN off (benchmarks/README.md).
+    """
+    work = tmp_path / "work"
+    work.mkdir()
+    probe = ("import os, tensorflow; from tensorflow.python.util import _pywrap_util_port as port; "
+             "print(os.environ['TF_NUM_INTRAOP_THREADS'], os.environ['OMP_NUM_THREADS'], port.IsMklEnabled())")
+    launcher = ("import os, sys; from pathlib import Path; "
+                "from autograder.grader.autograde_job import job_environment; "
+                "from autograder.grader.limits import DEFAULT; "
+                f"job_environment(Path({str(work)!r}), 2, DEFAULT, True, None); os.chdir({str(work)!r}); "
+                "os.execv(sys.executable, [sys.executable, '-m', 'autograder.grader.sandbox', '--', "
+                f"sys.executable, '-c', {probe!r}])")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TF_", "OMP_"))}
+    run = subprocess.run([sys.executable, "-c", launcher], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split() == ["1", "1", "False"], run.stdout
+
+
+def test_a_sandboxed_kernel_is_ready_without_losing_its_first_output(tmp_path: Path) -> None:
+    """The sandbox's kernel client does not wait for IOPub to go quiet (0.2 s each time), and still misses nothing:
+    nbclient sees the first cell's output, and the kernel's answers to the client's own kernel_info are ignored."""
+    from nbclient import NotebookClient
+
+    from autograder.grader.kernel import PromptKernelClient, SandboxedKernelManager
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('first', flush=True)"),
+                                               nbformat.v4.new_code_cell("print('second')")])
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3", kernel_manager_class=SandboxedKernelManager,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    with client.setup_kernel():
+        assert isinstance(client.kc, PromptKernelClient)
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+    assert [[output.get("text") for output in cell.outputs] for cell in notebook.cells] == [["first\n"], ["second\n"]]

@@ -132,6 +132,15 @@ def worker_identity() -> dict[str, str]:
     return {"fingerprint": fingerprint(), "python": sys.version.split()[0]}
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (``taskset``, a container's cpuset), which
+    ``os.cpu_count()`` ignores; the kernels' share of them is what ``--jobs`` splits."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this system
+        return os.cpu_count() or 1
+
+
 def check_workers(client: Client, sandbox: bool, wait_for: int = 1) -> dict[str, int]:
     """Refuse workers that run other code or cannot sandbox; return each worker's kernel threads."""
     client.wait_for_workers(wait_for, timeout=120)
@@ -144,7 +153,7 @@ def check_workers(client: Client, sandbox: bool, wait_for: int = 1) -> dict[str,
             if answer.startswith("unavailable"):
                 raise CourseError("worker_sandbox", address=address, reason=answer.removeprefix("unavailable: "))
     # Kernels on one machine share its cores instead of each starting a thread per core.
-    cores = client.run(os.cpu_count)
+    cores = client.run(usable_cores)
     hosts: dict[str, int] = {}
     for address in cores:
         host = address.rsplit(":", 1)[0]

@@ -35,7 +35,14 @@ from tqdm import tqdm
 
 from autograder import paths
 from autograder.course import CourseError, say
-from autograder.course.cluster import ALLOWED_FAILURES, RemoteCluster, check_workers, client_for, dashboard
+from autograder.course.cluster import (
+    ALLOWED_FAILURES,
+    RemoteCluster,
+    check_workers,
+    client_for,
+    dashboard,
+    usable_cores,
+)
 from autograder.course.create import nbgrader, read_course
 from autograder.course.gradebook import GradebookWriter, gradebook_without_students, writing_lock
 from autograder.course.permissions import repair
@@ -178,7 +185,7 @@ class GradingSession:
             # Every local worker, not only the first to register: each is warmed, and the cores are shared
             # among all of them (a worker counted alone would give its kernels every core).
             threads = check_workers(client, sandbox, wait_for=max(1, jobs) if remote is None else 1)
-            yield cls(root, course, client, limits, sandbox, threads, max(1, (os.cpu_count() or 1) // max(1, jobs)))
+            yield cls(root, course, client, limits, sandbox, threads, max(1, usable_cores() // max(1, jobs)))
 
     def _lesson(self, lesson: str) -> tuple[CourseFiles, Future]:
         if lesson not in self._files:

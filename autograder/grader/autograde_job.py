@@ -41,6 +41,9 @@ IPC_SIZE = 16 * 2**20
 # The hidden tests' recordings get a small disk of their own: a kernel that fills its folder must not also
 # take the room its own recordings need.
 RECORDINGS_SIZE = 256 * 2**20
+# A kernel's TensorFlow threads at most. Fast mode's ops are tiny (one image through ResNet-50), so its time is
+# per-op overhead that a second thread does not shorten (benchmarks/README.md, "One thread per kernel").
+KERNEL_THREADS = 1
 
 
 @dataclass
@@ -132,6 +135,11 @@ def prepare(spec: RunSpec, limits: Limits) -> Path:
     return work
 
 
+def tensorflow_threads(share: int) -> int:
+    """A grading kernel's TensorFlow threads, given its share of the machine's cores."""
+    return max(1, min(share, KERNEL_THREADS))
+
+
 def job_environment(work: Path, threads: int, limits: Limits, sandbox: bool, seed: int | None) -> None:
     """The environment nbgrader and its kernels get (``seed`` None: not known yet, for a kernel started ahead)."""
     os.environ.pop("PYTHONPATH", None)  # the grader's paths (the reference) stay out of nbgrader's kernels
@@ -140,9 +148,12 @@ def job_environment(work: Path, threads: int, limits: Limits, sandbox: bool, see
         "TMPDIR": str(work / "tmp"),  # the kernels' IPC folders live on the bounded disk too
         RECORD_ENV: str(work / "hidden"),
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        # Parallel kernels share the cores instead of each starting a thread per core.
-        "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
-        "OMP_NUM_THREADS": str(threads),
+        # Parallel kernels share the cores instead of each starting a thread per core; in fast mode one
+        # thread is enough (KERNEL_THREADS), and the cores it leaves start the next kernel.
+        "TF_NUM_INTRAOP_THREADS": str(tensorflow_threads(threads)), "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": str(tensorflow_threads(threads)),
+        # oneDNN's kernels pay a layout conversion per op that fast mode's one-image calls never win back.
+        "TF_ENABLE_ONEDNN_OPTS": "0",
         "AUTOGRADER_LIMITS": json.dumps(limits.to_dict()),
     })
     if seed is not None:  # not a secret (README's security model): the reference, which the sandbox hides, decides

@@ -16,13 +16,15 @@ forks a child, which
 Once told what the jobs' kernels are like (``SPARE <settings>``), the server keeps the next job's child
 forked ahead: it makes its bounded disk and starts its sandboxed kernel (``spare_kernel``) while the
 current job runs, then waits on a pipe for its job. Kernel start and imports then overlap the job before.
+``ONE <settings>`` forks one such child for the next job only: the worker's warm-up starts its first
+submission's kernel while its cores are idle, also where later kernels are not started ahead.
 
 Where namespaces cannot be made this way (a system that allows them to bubblewrap only, say), the
 child says so with :data:`NO_NAMESPACE` and the worker runs that job, and every later one, with the
 bubblewrap command instead. The server reads commands from its standard input and answers on its
 standard output, one line each: ``READY`` once it has imported what jobs need, then for each
 ``RUN <spec>\t<log>``: ``<pid>`` at once, and ``<pid> <exit status>`` when the job has ended
-(``SPARE`` has no answer).
+(``SPARE`` and ``ONE`` have no answer).
 """
 
 from __future__ import annotations
@@ -282,6 +284,10 @@ def serve(scratch: str | None = None) -> None:
                 if settings is not None and spare is None:
                     spare = _fork_spare(settings, root)
                 continue
+            if command == "ONE":
+                if spare is None:  # kept spares already give the next job one
+                    spare = _fork_spare(json.loads(argument), root)
+                continue
             if command != "RUN":
                 continue
             spec_path, log_path = argument.split("\t")
@@ -358,6 +364,15 @@ class JobServer:
                 with contextlib.suppress(OSError):
                     process.stdin.write(f"SPARE {json.dumps(settings)}\n".encode())
                     self._spare_settings = settings
+
+    def start_one_spare(self, threads: int, limits: dict) -> None:
+        """Have the next job's process and kernel started ahead now, for that job only (``ONE``)."""
+        with self._lock:
+            process = self._process
+            if process is None or process.poll() is not None or process.stdin is None:
+                return
+            with contextlib.suppress(OSError):
+                process.stdin.write(f"ONE {json.dumps({'threads': threads, 'limits': limits})}\n".encode())
 
     def run(self, spec_path: Path, log_path: Path, timeout: float) -> int | None:
         """Run one job; its exit status, or None when it ran out of time (and was killed).

@@ -15,17 +15,53 @@ import shutil
 import signal
 import tempfile
 import time
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import List, Unicode
+from traitlets import DottedObjectName, List, Type, Unicode
 
 from autograder.grader.sandbox import children, launcher_command
 from autograder.learner.checks import hidden
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """A client whose ``wait_for_ready`` returns as soon as the kernel has answered on both channels.
+
+    jupyter_client's then waits until IOPub has been quiet for 0.2 s, to drop what came before; nbclient and
+    :mod:`spare_kernel` read only the messages that answer their own requests, so that wait bought nothing
+    and cost 0.2 s twice per submission (the seed given to a waiting kernel, nbgrader's connection to it).
+    """
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected once something comes on it (the kernel's "busy" for this request)
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    wait_for_ready = _async_wait_for_ready
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     writable = List(Unicode(), help="Folders besides the working directory the kernel may write").tag(config=True)
+    client_class = DottedObjectName("autograder.grader.kernel.PromptKernelClient")
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -113,6 +113,19 @@ def keep_kernel_ahead(ahead: bool, threads: int, limits: dict) -> None:
     _job_server.keep_spare(threads if ahead else None, limits if ahead else None)
 
 
+def start_first_kernel(job: JobSpec) -> None:
+    """Before the worker's first submission: that submission's kernel started now, while the cores are idle.
+
+    Where kernels are kept started ahead this is the first of them; where they are not (every core has a
+    kernel of its own to run), the first submission's still is, so that it costs no more than the others.
+    """
+    threads = kernel_threads(job)
+    if kernels_ahead(job, threads):
+        keep_kernel_ahead(True, threads, job.limits.to_dict())
+    elif job.sandbox:
+        _job_server.start_one_spare(threads, job.limits.to_dict())
+
+
 def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) -> float:
     """Make this worker ready before its first submission: the job server, course files, TensorFlow, the
     reference's hidden-test outputs for ``seed``, a feedback page written and thrown away, and (for sandboxed
@@ -126,8 +139,7 @@ def warm_worker(course: CourseFiles, seed: int, kernels: JobSpec | None = None) 
     started = time.perf_counter()
     start_job_server()
     if kernels is not None:
-        threads = kernel_threads(kernels)
-        keep_kernel_ahead(kernels_ahead(kernels, threads), threads, kernels.limits.to_dict())
+        start_first_kernel(kernels)
     root = course_folder(course)
     with quiet_stderr(), contextlib.suppress(Exception):  # TensorFlow's start-up lines stay off the console
         prepare_references(root / "gradebook.db", course, seed)

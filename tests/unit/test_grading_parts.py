@@ -7,6 +7,8 @@ import io
 import json
 import os
 import ssl
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 
 from autograder.course import CourseError
 from autograder.course.certificates import make_certificates
+from autograder.course.cluster import usable_cores
 from autograder.course.journal import Entry, Journal
 from autograder.course.policy import Policy, policies
 from autograder.grader.limits import DEFAULT
@@ -214,3 +217,12 @@ def test_a_forked_job_gets_bounded_disks_that_vanish_with_it(tmp_path: Path) -> 
     assert code == 30  # ENOSPC at 1 MiB, and the recordings' own disk took its 256 KiB
     assert list(work.iterdir()) == []  # the tmpfs went with the child's namespace
     assert str(work) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_kernels_share_the_cores_this_process_may_use() -> None:
+    """``--jobs`` splits the cores the grader may run on (taskset, a container's cpuset), not the machine's."""
+    assert usable_cores() == len(os.sched_getaffinity(0))
+    pinned = subprocess.run([sys.executable, "-c", "from autograder.course.cluster import usable_cores; "
+                             "print(usable_cores())"], capture_output=True, text=True, timeout=60,
+                            preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+    assert pinned.stdout.split() == ["1"], pinned.stderr
