@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -25,7 +26,7 @@ from support.course import scores
 from autograder.authoring.solve import solve
 from autograder.course.cluster import usable_cores
 from autograder.course.create import build_course, nbgrader
-from autograder.course.grade import read_notes
+from autograder.course.grade import KERNELS_AHEAD_ENV, read_notes
 
 LESSON = "residual_networks"
 MAX = 18.0
@@ -107,9 +108,10 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_grade(root: Path) -> subprocess.CompletedProcess[str]:
+def run_grade(root: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "autograder", "grade", str(root), "--jobs", "2", "--memory-limit",
-                           "5G"], capture_output=True, text=True, timeout=1800, cwd=root.parent)
+                           "5G"], capture_output=True, text=True, timeout=1800, cwd=root.parent,
+                          env=os.environ | (env or {}))
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +234,12 @@ def test_report(graded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
 def test_regrading_is_idempotent(graded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     root, _ = graded
     before = scores(root)
-    again = run_grade(root)
+    again = run_grade(root, {KERNELS_AHEAD_ENV: "0"})  # and no kernel started ahead, not even each worker's first
     assert again.returncode == 0, again.stderr[-2000:]
     assert scores(root) == before
+    stats = json.loads((root / "grading_stats.json").read_text(encoding="utf-8"))
+    graded = [entry for name, entry in stats.items() if not name.startswith("_") and entry.get("job_runner")]
+    assert graded and not any(entry["kernel_started_ahead"] for entry in graded)
     with open(root / "grades.csv", newline="") as file:
         rows = [row for row in csv.DictReader(file) if row["assignment"] == LESSON]
     assert len(rows) == len(before)
@@ -243,7 +248,6 @@ def test_regrading_is_idempotent(graded: tuple[Path, subprocess.CompletedProcess
 def test_only_the_main_process_writes_the_gradebook(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
     """Workers grade in private gradebooks; every write to the course's comes from this process's main thread."""
-    import os
 
     from autograder.course import grade as grading
     from autograder.course.gradebook import GradebookWriter

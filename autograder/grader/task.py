@@ -117,12 +117,13 @@ def start_first_kernel(job: JobSpec) -> None:
     """Before the worker's first submission: that submission's kernel started now, while the cores are idle.
 
     Where kernels are kept started ahead this is the first of them; where they are not (every core has a
-    kernel of its own to run), the first submission's still is, so that it costs no more than the others.
+    kernel of its own to run), the first submission's still is, so that it costs no more than the others,
+    unless the grader said never (``AUTOGRADER_KERNELS_AHEAD=0``).
     """
     threads = kernel_threads(job)
     if kernels_ahead(job, threads):
         keep_kernel_ahead(True, threads, job.limits.to_dict())
-    elif job.sandbox:
+    elif job.sandbox and job.kernels_ahead is None:
         _job_server.start_one_spare(threads, job.limits.to_dict())
 
 
