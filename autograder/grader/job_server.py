@@ -357,22 +357,24 @@ class JobServer:
         limits (``spare_kernel``), or none (None); said once, until it changes."""
         settings = {"threads": threads, "limits": limits} if threads is not None else None
         with self._lock:
-            process = self._process
-            if process is None or process.poll() is not None or process.stdin is None:
-                return
-            if settings != self._spare_settings:
-                with contextlib.suppress(OSError):
-                    process.stdin.write(f"SPARE {json.dumps(settings)}\n".encode())
-                    self._spare_settings = settings
+            if settings != self._spare_settings and self._tell(f"SPARE {json.dumps(settings)}"):
+                self._spare_settings = settings
 
     def start_one_spare(self, threads: int, limits: dict) -> None:
         """Have the next job's process and kernel started ahead now, for that job only (``ONE``)."""
         with self._lock:
-            process = self._process
-            if process is None or process.poll() is not None or process.stdin is None:
-                return
-            with contextlib.suppress(OSError):
-                process.stdin.write(f"ONE {json.dumps({'threads': threads, 'limits': limits})}\n".encode())
+            self._tell(f"ONE {json.dumps({'threads': threads, 'limits': limits})}")
+
+    def _tell(self, line: str) -> bool:
+        """Send the running server a command that has no answer (hold the lock); whether it was sent."""
+        process = self._process
+        if process is None or process.poll() is not None or process.stdin is None:
+            return False
+        try:
+            process.stdin.write(f"{line}\n".encode())
+        except OSError:
+            return False
+        return True
 
     def run(self, spec_path: Path, log_path: Path, timeout: float) -> int | None:
         """Run one job; its exit status, or None when it ran out of time (and was killed).
